@@ -1,0 +1,36 @@
+//! The trust core of certlog: every format and algorithm a device, a buyer, an auditor or the log
+//! itself needs to check what the log says, each implemented once.
+//!
+//! | module | specification |
+//! |---|---|
+//! | [`merkle`] | RFC 6962 / RFC 9162 2.1: hashes, inclusion and consistency proofs |
+//! | [`note`], [`key`] | C2SP signed-note: notes, Ed25519 keys, vkeys, key IDs |
+//! | [`checkpoint`] | C2SP tlog-checkpoint |
+//! | [`cosignature`] | C2SP tlog-cosignature v1 (Ed25519) |
+//! | [`tiles`], [`entry_bundle`] | C2SP tlog-tiles: tile paths, hash tiles, entry bundles |
+//!
+//! The crate does no I/O and has no clock or source of randomness: storage comes in through
+//! [`merkle::HashReader`] or [`tiles::TileReader`], time and key seeds as arguments. Without its
+//! default features it builds for `no_std` targets with an allocator, such as a device checking
+//! a proof at boot.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod checkpoint;
+pub mod cosignature;
+pub mod entry_bundle;
+pub mod key;
+pub mod merkle;
+pub mod note;
+pub mod tiles;
+
+pub use checkpoint::{Checkpoint, SignedCheckpoint};
+pub use key::{KeyType, SigningKey, VerifierKey};
+pub use merkle::Hash;
+pub use note::Note;
+pub use tiles::TileId;
