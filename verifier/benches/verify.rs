@@ -1,1 +1,135 @@
-fn main() {}
+//! What a verifier spends its time on: RFC 6962 proof checks in a tree of a million leaves, a
+//! signed checkpoint check, and the signed-note parser alone.
+//!
+//! Run with `cargo bench -p certlog-verifier --bench verify`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ed25519_dalek::Verifier as _;
+
+use certlog_verifier::merkle::{
+    CompactRange, Hash, HashReader, NodeId, consistency_proof, inclusion_proof, leaf_hash,
+    tree_root, verify_consistency, verify_inclusion,
+};
+use certlog_verifier::{Checkpoint, KeyType, Note, SignedCheckpoint, SigningKey};
+
+const SIZE: u64 = 1_000_000;
+
+/// Every stored subtree hash of a tree, level by level, in index order: what a log keeps.
+struct Levels(Vec<Vec<Hash>>);
+
+impl Levels {
+    fn with_leaves(size: u64) -> Levels {
+        let mut levels: Vec<Vec<Hash>> = Vec::new();
+        let mut range = CompactRange::new();
+        for i in 0..size {
+            range.append(leaf_hash(&i.to_be_bytes()), |node, hash| {
+                let level = usize::from(node.level);
+                if levels.len() == level {
+                    levels.push(Vec::new());
+                }
+                // Subtrees complete from left to right, so each level fills in order.
+                assert_eq!(levels[level].len() as u64, node.index);
+                levels[level].push(*hash);
+            });
+        }
+        Levels(levels)
+    }
+}
+
+impl HashReader for Levels {
+    type Error = Infallible;
+
+    fn read_hash(&self, node: NodeId) -> Result<Hash, Infallible> {
+        Ok(self.0[usize::from(node.level)][node.index as usize])
+    }
+}
+
+fn proofs(c: &mut Criterion) {
+    let tree = Levels::with_leaves(SIZE);
+    let root = tree_root(SIZE, &tree).unwrap();
+
+    let index: u64 = 123_456;
+    let leaf = leaf_hash(&index.to_be_bytes());
+    let proof = inclusion_proof(index, SIZE, &tree).unwrap();
+    verify_inclusion(&leaf, index, SIZE, &proof, &root).unwrap();
+    c.bench_function("verify_inclusion/size=1000000", |b| {
+        b.iter(|| {
+            verify_inclusion(
+                black_box(&leaf),
+                black_box(index),
+                black_box(SIZE),
+                black_box(&proof),
+                black_box(&root),
+            )
+        })
+    });
+
+    for size1 in [999_000, 500_001] {
+        let root1 = tree_root(size1, &tree).unwrap();
+        let proof = consistency_proof(size1, SIZE, &tree).unwrap();
+        verify_consistency(size1, SIZE, &root1, &root, &proof).unwrap();
+        c.bench_function(&format!("verify_consistency/{size1}->{SIZE}"), |b| {
+            b.iter(|| {
+                verify_consistency(
+                    black_box(size1),
+                    black_box(SIZE),
+                    black_box(&root1),
+                    black_box(&root),
+                    black_box(&proof),
+                )
+            })
+        });
+    }
+
+    c.bench_function("inclusion_proof/generate/size=1000000", |b| {
+        b.iter(|| inclusion_proof(black_box(index), black_box(SIZE), &tree))
+    });
+}
+
+fn checkpoints(c: &mut Criterion) {
+    let origin = "certlog.example/log";
+    let key = SigningKey::from_seed(origin, KeyType::Ed25519, &[7; 32]).unwrap();
+    let vkey = key.verifier_key();
+    let root = leaf_hash(b"root");
+    let signed = Checkpoint::new(origin, SIZE, root)
+        .sign(&key)
+        .unwrap()
+        .to_text();
+    let bytes = signed.as_bytes();
+    SignedCheckpoint::verify(bytes, &vkey).unwrap();
+
+    c.bench_function("SignedCheckpoint::verify", |b| {
+        b.iter(|| SignedCheckpoint::verify(black_box(bytes), black_box(&vkey)))
+    });
+    c.bench_function("Note::parse", |b| b.iter(|| Note::parse(black_box(bytes))));
+
+    // The signature check alone, strict (what the note verifier uses) and not, for comparison.
+    let text = Checkpoint::new(origin, SIZE, root).to_text();
+    let signature = key.sign_bytes(text.as_bytes());
+    assert!(vkey.verify_bytes(text.as_bytes(), &signature));
+    c.bench_function("ed25519/verify_strict", |b| {
+        b.iter(|| vkey.verify_bytes(black_box(text.as_bytes()), black_box(&signature)))
+    });
+    let dalek_signature = ed25519_dalek::Signature::from_bytes(&signature);
+    c.bench_function("ed25519/verify", |b| {
+        b.iter(|| {
+            vkey.public_key()
+                .verify(black_box(text.as_bytes()), black_box(&dalek_signature))
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = proofs, checkpoints
+}
+criterion_main!(benches);

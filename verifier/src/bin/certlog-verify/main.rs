@@ -1,0 +1,244 @@
+//! `certlog-verify`: the offline verifier. It checks RFC 6962 inclusion and consistency proofs and
+//! signed checkpoints with their witness cosignatures, with nothing but the command line and local
+//! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
+//! classifies the library's errors and prints the outcome.
+//!
+//! Exit status: 0 valid, 1 does not verify, 2 usage error or unreadable input.
+
+mod checkpoint;
+mod consistency;
+mod inclusion;
+mod input;
+
+use std::process::ExitCode;
+
+use certlog_verifier::checkpoint::CheckpointError;
+use certlog_verifier::cosignature::CosignatureError;
+use certlog_verifier::merkle::ProofError;
+use certlog_verifier::note::NoteError;
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value, json};
+
+/// Checks certlog proofs and checkpoints offline.
+///
+/// Hashes and proofs are standard base64, as in checkpoints. A proof is given as repeated
+/// `--proof` flags, as one comma-separated list, or both; an empty proof by omitting `--proof`
+/// or as `--proof ""`.
+///
+/// Exit status: 0 valid; 1 does not verify; 2 usage error or unreadable input (bad base64, bad
+/// verifier key, missing file, malformed checkpoint).
+#[derive(Debug, Parser)]
+#[command(name = "certlog-verify", version)]
+struct Cli {
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The checks, one module each.
+#[derive(Debug, Subcommand)]
+enum Command {
+    Inclusion(inclusion::Args),
+    Consistency(consistency::Args),
+    Checkpoint(checkpoint::Args),
+}
+
+impl Command {
+    /// The name of the check, as the JSON output's `check` field.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Inclusion(_) => "inclusion",
+            Command::Consistency(_) => "consistency",
+            Command::Checkpoint(_) => "checkpoint",
+        }
+    }
+
+    fn run(&self) -> Result<Verified, Error> {
+        match self {
+            Command::Inclusion(args) => inclusion::run(args),
+            Command::Consistency(args) => consistency::run(args),
+            Command::Checkpoint(args) => checkpoint::run(args),
+        }
+    }
+}
+
+/// What a successful check established.
+struct Verified {
+    /// The text after `OK: `.
+    summary: String,
+    /// Further lines of text, such as one per cosignature.
+    details: Vec<String>,
+    /// The fields of the JSON document besides `valid` and `check`.
+    fields: Map<String, Value>,
+}
+
+/// The fields of a `json!({...})` object literal.
+fn json_fields(object: Value) -> Map<String, Value> {
+    match object {
+        Value::Object(fields) => fields,
+        other => unreachable!("not a JSON object: {other}"),
+    }
+}
+
+/// Why a check did not end in "valid", with the exit status that tells it apart.
+#[derive(Debug)]
+enum Error {
+    /// The input is well formed but does not verify: exit status 1.
+    Invalid(String),
+    /// A usage error, or input that cannot be read or parsed: exit status 2.
+    Usage(String),
+}
+
+impl Error {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Error::Invalid(_) => 1,
+            Error::Usage(_) => 2,
+        }
+    }
+
+    /// `Usage` for input that cannot be read or parsed, else `Invalid`.
+    fn classify(malformed: bool, err: &impl std::fmt::Display) -> Error {
+        if malformed {
+            Error::Usage(err.to_string())
+        } else {
+            Error::Invalid(err.to_string())
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Error::Invalid(message) | Error::Usage(message) => message,
+        }
+    }
+}
+
+// How the library's errors are classified: a value that cannot be parsed is exit status 2, a
+// well-formed value that the check rejects is 1. Every variant is listed, so that a new one
+// cannot be classified by accident.
+
+impl From<ProofError> for Error {
+    /// A proof that does not verify, including an index or sizes that no proof can join: the
+    /// arguments were readable, the claim they make is false.
+    fn from(err: ProofError) -> Error {
+        match err {
+            ProofError::IndexOutOfRange { .. }
+            | ProofError::SizesOutOfOrder { .. }
+            | ProofError::WrongLength { .. }
+            | ProofError::RootMismatch { .. }
+            | ProofError::DifferentRoots { .. } => Error::Invalid(err.to_string()),
+        }
+    }
+}
+
+/// Whether a note error means the bytes are not a signed note at all (rather than a note whose
+/// signatures do not verify).
+fn is_malformed_note(err: &NoteError) -> bool {
+    match err {
+        NoteError::NotUtf8
+        | NoteError::ControlCharacter(_)
+        | NoteError::MissingNewline
+        | NoteError::MissingSignatureBlock
+        | NoteError::MalformedSignature(_)
+        | NoteError::NoSignatures
+        | NoteError::TooManySignatures => true,
+        NoteError::DuplicateSignature { .. }
+        | NoteError::InvalidSignature { .. }
+        | NoteError::UnverifiedNote(_) => false,
+    }
+}
+
+impl From<CheckpointError> for Error {
+    fn from(err: CheckpointError) -> Error {
+        let malformed = match &err {
+            CheckpointError::Note(note) => is_malformed_note(note),
+            // A log key of the wrong type is a bad argument.
+            CheckpointError::Key(_) => true,
+            CheckpointError::MissingLine(_)
+            | CheckpointError::EmptyOrigin
+            | CheckpointError::InvalidSize(_)
+            | CheckpointError::InvalidRoot(_)
+            | CheckpointError::EmptyExtension => true,
+            // Signed by the key, but for another log.
+            CheckpointError::OriginMismatch { .. } => false,
+        };
+        Error::classify(malformed, &err)
+    }
+}
+
+impl From<CosignatureError> for Error {
+    fn from(err: CosignatureError) -> Error {
+        let malformed = match &err {
+            CosignatureError::Key(_) => true,
+            CosignatureError::Note(note) => is_malformed_note(note),
+            CosignatureError::TimestampTooLarge(_) | CosignatureError::QuorumNotMet { .. } => false,
+        };
+        Error::classify(malformed, &err)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(err),
+    };
+    let check = cli.command.name();
+    match cli.command.run() {
+        Ok(verified) => {
+            if cli.json {
+                let mut doc = Map::new();
+                doc.insert("valid".into(), true.into());
+                doc.insert("check".into(), check.into());
+                doc.extend(verified.fields);
+                println!("{}", Value::Object(doc));
+            } else {
+                println!("OK: {}", verified.summary);
+                for line in &verified.details {
+                    println!("  {line}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            if cli.json {
+                let mut doc = json!({"valid": false, "check": check, "error": err.message()});
+                if let Error::Usage(_) = err {
+                    doc["usage"] = true.into();
+                }
+                println!("{doc}");
+            } else {
+                match &err {
+                    Error::Invalid(message) => println!("INVALID: {message}"),
+                    Error::Usage(message) => eprintln!("error: {message}"),
+                }
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Reports a command line clap refused (exit status 2), or prints the help or version it asked
+/// for (exit status 0). With `--json` anywhere on the line, a refusal is a JSON document too.
+fn clap_error(err: clap::Error) -> ExitCode {
+    let wants_json = std::env::args_os().any(|arg| arg == "--json");
+    if !err.use_stderr() || !wants_json {
+        err.exit();
+    }
+    // The message is the rendered text up to the blank line before the usage.
+    let rendered = err.render().to_string();
+    let message = rendered
+        .trim_start_matches("error: ")
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!(
+        "{}",
+        json!({"valid": false, "error": message, "usage": true})
+    );
+    ExitCode::from(2)
+}
