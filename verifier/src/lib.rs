@@ -8,6 +8,8 @@
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature v1 (Ed25519) |
 //! | [`tiles`], [`entry_bundle`] | C2SP tlog-tiles: tile paths, hash tiles, entry bundles |
+//! | [`proto`], [`entry`] | certlog.v1 messages; entries and signed statements |
+//! | [`certificate`], [`rules`] | certificate fields, status transitions, the log's rules |
 //!
 //! The crate does no I/O and has no clock or source of randomness: storage comes in through
 //! [`merkle::HashReader`] or [`tiles::TileReader`], time and key seeds as arguments. Without its
@@ -21,13 +23,24 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod certificate;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod entry;
 pub mod entry_bundle;
 pub mod key;
+#[cfg(feature = "std")]
+pub mod key_file;
 pub mod merkle;
 pub mod note;
+pub mod rules;
 pub mod tiles;
+
+/// The certlog.v1 protobuf messages, generated from proto/certlog/v1 by prost.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/certlog.v1.rs"));
+}
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use key::{KeyType, SigningKey, VerifierKey};

@@ -259,23 +259,30 @@ pub enum TileError<E> {
 
 /// Splits a tile's bytes into hashes.
 pub fn tile_hashes<E>(bytes: &[u8]) -> Result<Vec<Hash>, TileError<E>> {
-    if bytes.is_empty() || bytes.len() % Hash::LEN != 0 || bytes.len() > Hash::LEN * 256 {
-        return Err(TileError::BadLength(bytes.len()));
-    }
+    check_tile_length(bytes)?;
     Ok(bytes
         .chunks_exact(Hash::LEN)
         .filter_map(Hash::from_slice)
         .collect())
 }
 
+fn check_tile_length<E>(bytes: &[u8]) -> Result<usize, TileError<E>> {
+    if bytes.is_empty() || bytes.len() % Hash::LEN != 0 || bytes.len() > Hash::LEN * 256 {
+        return Err(TileError::BadLength(bytes.len()));
+    }
+    Ok(bytes.len() / Hash::LEN)
+}
+
 /// A source of hash tiles: a log's storage, or a client downloading them.
 pub trait TileReader {
+    /// The tile's bytes, owned or shared (a cache can hand out the same tile many times).
+    type Tile: AsRef<[u8]>;
     /// Why a tile could not be read.
     type Error;
 
     /// The bytes of hash tile `level`/`index`, at least `min_width` hashes wide (the full tile
     /// or any partial one at least that wide will do).
-    fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<u8>, Self::Error>;
+    fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Self::Tile, Self::Error>;
 }
 
 /// Reads any subtree hash from tiles: the hashes at a tile's height are in it, those between
@@ -295,19 +302,24 @@ impl<T: TileReader> HashReader for TileHashReader<T> {
         let tile_index = first / u64::from(TILE_WIDTH);
         let offset = (first % u64::from(TILE_WIDTH)) as usize;
         let need = offset + count;
-        let bytes = self
+        let tile = self
             .0
             .read_tile(level, tile_index, need as u16)
             .map_err(TileError::Read)?;
-        let hashes = tile_hashes(&bytes)?;
-        if hashes.len() < need {
+        let bytes = tile.as_ref();
+        let have = check_tile_length(bytes)?;
+        if have < need {
             return Err(TileError::TooShort {
-                tile: TileId::hashes(level, tile_index, hashes.len() as u16),
-                have: hashes.len(),
+                tile: TileId::hashes(level, tile_index, have as u16),
+                have,
                 need,
             });
         }
-        Ok(root_of(&hashes[offset..need]))
+        let hashes: Vec<Hash> = bytes[offset * Hash::LEN..need * Hash::LEN]
+            .chunks_exact(Hash::LEN)
+            .filter_map(Hash::from_slice)
+            .collect();
+        Ok(root_of(&hashes))
     }
 }
 
@@ -430,6 +442,7 @@ mod tests {
     }
 
     impl TileReader for &Stored {
+        type Tile = Vec<u8>;
         type Error = Infallible;
         fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<u8>, Infallible> {
             *self.1.borrow_mut() += 1;

@@ -1,0 +1,174 @@
+//! The `certlog` commands, one module per group. Each command returns an [`Output`]: a text
+//! for people and a JSON document for `--json`.
+
+mod certifier;
+mod keygen;
+mod read;
+mod status_change;
+mod submit;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use certlog_client::Client;
+use certlog_verifier::key_file;
+use certlog_verifier::{SigningKey, VerifierKey};
+use clap::{Parser, Subcommand};
+
+/// The certlog client: publish product security certificates and check them.
+#[derive(Parser)]
+#[command(name = "certlog", version)]
+pub struct Cli {
+    /// The log's gRPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTLOG_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// The log's verifier key (or @FILE, or a file holding it): every checkpoint and proof the
+    /// log sends is then checked against it.
+    #[arg(long, global = true, env = "CERTLOG_LOG_VKEY")]
+    pub log_vkey: Option<String>,
+    /// Prints one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Creates a key pair: writes the private key (mode 0600) and prints the verifier key.
+    Keygen(keygen::Args),
+    /// Registers or retires a certifier (with the operator's key).
+    #[command(subcommand)]
+    Certifier(certifier::Command),
+    /// Publishes a certificate from a JSON file, signed with the certifier's key.
+    Submit(submit::Args),
+    /// Revokes a certificate (final).
+    Revoke(status_change::Args),
+    /// Suspends a certificate.
+    Suspend(status_change::Args),
+    /// Makes a suspended certificate active again.
+    Reinstate(status_change::Args),
+    /// Withdraws a certificate (final).
+    Withdraw(status_change::Args),
+    /// Shows the status of a certificate.
+    Status(read::StatusArgs),
+    /// Shows an entry of the log.
+    Get(read::GetArgs),
+    /// Prints the inclusion proof of an entry, in the form certlog-verify takes.
+    Prove(read::ProveArgs),
+    /// Prints the latest signed checkpoint.
+    Checkpoint(read::CheckpointArgs),
+}
+
+/// What a command prints.
+pub struct Output {
+    /// For people.
+    pub text: String,
+    /// For `--json`.
+    pub json: serde_json::Value,
+}
+
+impl Output {
+    /// Prints the text or the JSON document.
+    pub fn print(&self, json: bool) {
+        if json {
+            println!("{}", self.json);
+        } else {
+            print!("{}", self.text);
+            if !self.text.ends_with('\n') {
+                println!();
+            }
+        }
+    }
+}
+
+/// What every command that talks to the log needs.
+pub struct Context {
+    server: String,
+    log_vkey: Option<VerifierKey>,
+}
+
+impl Context {
+    /// Connects to the log.
+    pub async fn connect(&self) -> anyhow::Result<Client> {
+        Ok(Client::connect(&self.server, self.log_vkey.clone()).await?)
+    }
+}
+
+/// Reads a private key file.
+pub fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
+    Ok(key_file::read_signing_key(path)?)
+}
+
+/// The seconds since the epoch of an RFC 3339 time, or now.
+pub fn time_or_now(time: Option<&str>) -> anyhow::Result<i64> {
+    use certlog_verifier::certificate::json;
+    match time {
+        Some(t) => json::parse_time(t).map_err(anyhow::Error::msg),
+        None => Ok(json::now()),
+    }
+}
+
+/// Runs a command.
+pub async fn run(cli: Cli) -> anyhow::Result<Output> {
+    let log_vkey = cli
+        .log_vkey
+        .as_deref()
+        .map(key_file::verifier_key_arg)
+        .transpose()
+        .context("--log-vkey")?;
+    let cx = Context {
+        server: cli.server,
+        log_vkey,
+    };
+    use certlog_verifier::proto::CertificateStatus::*;
+    match cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Certifier(command) => certifier::run(&cx, command).await,
+        Command::Submit(args) => submit::run(&cx, args).await,
+        Command::Revoke(args) => status_change::run(&cx, args, Revoked).await,
+        Command::Suspend(args) => status_change::run(&cx, args, Suspended).await,
+        Command::Reinstate(args) => status_change::run(&cx, args, Active).await,
+        Command::Withdraw(args) => status_change::run(&cx, args, Withdrawn).await,
+        Command::Status(args) => read::status(&cx, args).await,
+        Command::Get(args) => read::get(&cx, args).await,
+        Command::Prove(args) => read::prove(&cx, args).await,
+        Command::Checkpoint(args) => read::checkpoint(&cx, args).await,
+    }
+}
+
+/// The receipt of a submission, for people and for JSON.
+pub fn receipt_output(what: &str, receipt: &certlog_client::Receipt) -> Output {
+    let mut text = format!(
+        "{what} at index {}{}\nleaf hash {}\n",
+        receipt.index,
+        if receipt.duplicate {
+            " (already logged)"
+        } else {
+            ""
+        },
+        receipt.leaf_hash
+    );
+    let mut json = serde_json::json!({
+        "index": receipt.index,
+        "leaf_hash": receipt.leaf_hash.to_base64(),
+        "duplicate": receipt.duplicate,
+    });
+    if let Some((checkpoint, proof)) = &receipt.proof {
+        let c = &checkpoint.checkpoint;
+        text.push_str(&format!(
+            "included in checkpoint of size {} with root {} (proof checked)\n",
+            c.size, c.root
+        ));
+        json["checkpoint"] = checkpoint.to_text().into();
+        json["tree_size"] = c.size.into();
+        json["root"] = c.root.to_base64().into();
+        json["inclusion_proof"] = proof.iter().map(|h| h.to_base64()).collect();
+    }
+    Output { text, json }
+}

@@ -1,0 +1,399 @@
+//! The certlog client library: builds and signs the statements certifiers and operators
+//! submit, talks to a log over gRPC, and checks what the log answers (signed checkpoints,
+//! inclusion and consistency proofs) against the log's key when it is known.
+//!
+//! Every format and check comes from `certlog-verifier`; this crate adds the transport.
+
+use certlog_proto::services::admin_client::AdminClient;
+use certlog_proto::services::certificate_log_client::CertificateLogClient;
+use certlog_proto::{
+    GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest, GetInclusionProofRequest,
+    GetStatusRequest, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
+};
+use certlog_verifier::entry::{self, EntryError};
+use certlog_verifier::merkle::{self, leaf_hash};
+use certlog_verifier::proto::{
+    Certificate, CertificateStatus, CertifierRegistered, CertifierRetired, StatusChanged,
+    StatusRecord, statement,
+};
+use certlog_verifier::{Hash, SignedCheckpoint, SigningKey, VerifierKey, certificate};
+use tokio_stream::StreamExt as _;
+use tonic::transport::Channel;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The log could not be reached.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The log's address.
+        url: String,
+        /// Why.
+        source: tonic::transport::Error,
+    },
+    /// The log refused the request.
+    #[error("the log answered {:?}: {}", .0.code(), .0.message())]
+    Rpc(#[from] tonic::Status),
+    /// What the log answered does not verify: it is wrong, or not the log you think.
+    #[error("the log's answer does not verify: {0}")]
+    Verification(String),
+    /// The statement could not be built.
+    #[error("{0}")]
+    Statement(String),
+}
+
+fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, ClientError> {
+    raw.iter()
+        .map(|h| {
+            Hash::from_slice(h)
+                .ok_or_else(|| ClientError::Verification("a proof hash is not 32 bytes".into()))
+        })
+        .collect()
+}
+
+/// The log's receipt for a submitted entry.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    /// The entry's index.
+    pub index: u64,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// Whether the same bytes were logged before (the index is then the earlier entry's).
+    pub duplicate: bool,
+    /// With `wait`: the signed checkpoint that includes the entry, and the inclusion proof.
+    pub proof: Option<(SignedCheckpoint, Vec<Hash>)>,
+}
+
+/// An inclusion proof as the log gave it.
+#[derive(Clone, Debug)]
+pub struct InclusionProof {
+    /// The entry's index.
+    pub index: u64,
+    /// The tree size proven against.
+    pub tree_size: u64,
+    /// The entry's leaf hash.
+    pub leaf_hash: Hash,
+    /// The proof hashes, from the leaf up.
+    pub proof: Vec<Hash>,
+    /// The checkpoint of that tree size, when the log signed one, with its root.
+    pub checkpoint: Option<SignedCheckpoint>,
+}
+
+/// A connection to a log.
+pub struct Client {
+    log: CertificateLogClient<Channel>,
+    admin: AdminClient<Channel>,
+    log_key: Option<VerifierKey>,
+}
+
+impl Client {
+    /// Connects to the log at `url` (`http://host:port`). With `log_key`, every checkpoint and
+    /// proof the log sends is checked against it.
+    pub async fn connect(url: &str, log_key: Option<VerifierKey>) -> Result<Client, ClientError> {
+        let channel = Channel::from_shared(url.to_string())
+            .map_err(|e| ClientError::Statement(format!("invalid server URL {url:?}: {e}")))?
+            .connect()
+            .await
+            .map_err(|source| ClientError::Connect {
+                url: url.into(),
+                source,
+            })?;
+        Ok(Client {
+            log: CertificateLogClient::new(channel.clone()),
+            admin: AdminClient::new(channel),
+            log_key,
+        })
+    }
+
+    /// Opens a signed checkpoint: verified when the log key is known, else only parsed.
+    fn open_checkpoint(&self, text: &str) -> Result<SignedCheckpoint, ClientError> {
+        let invalid =
+            |e: &dyn std::fmt::Display| ClientError::Verification(format!("checkpoint: {e}"));
+        match &self.log_key {
+            Some(key) => SignedCheckpoint::verify(text.as_bytes(), key).map_err(|e| invalid(&e)),
+            None => {
+                let note =
+                    certlog_verifier::Note::parse(text.as_bytes()).map_err(|e| invalid(&e))?;
+                let checkpoint =
+                    certlog_verifier::Checkpoint::parse(note.text()).map_err(|e| invalid(&e))?;
+                Ok(SignedCheckpoint { checkpoint, note })
+            }
+        }
+    }
+
+    fn receipt(&self, entry: &[u8], response: SubmitResponse) -> Result<Receipt, ClientError> {
+        let leaf = leaf_hash(entry);
+        if response.leaf_hash != leaf.0 {
+            return Err(ClientError::Verification(
+                "the log reports another leaf hash than the entry's".into(),
+            ));
+        }
+        let proof = if response.checkpoint.is_empty() {
+            None
+        } else {
+            let checkpoint = self.open_checkpoint(&response.checkpoint)?;
+            let proof = hashes(&response.inclusion_proof)?;
+            let c = &checkpoint.checkpoint;
+            merkle::verify_inclusion(&leaf, response.index, c.size, &proof, &c.root)
+                .map_err(|e| ClientError::Verification(format!("inclusion proof: {e}")))?;
+            Some((checkpoint, proof))
+        };
+        Ok(Receipt {
+            index: response.index,
+            leaf_hash: leaf,
+            duplicate: response.duplicate,
+            proof,
+        })
+    }
+
+    /// Submits a certifier's entry; returns once it is durable. With `wait`, the receipt holds
+    /// the checkpoint that includes it and the inclusion proof, checked.
+    pub async fn submit(&mut self, entry: Vec<u8>, wait: bool) -> Result<Receipt, ClientError> {
+        let response = self
+            .log
+            .submit(SubmitRequest {
+                entry: entry.clone(),
+                wait,
+            })
+            .await?
+            .into_inner();
+        self.receipt(&entry, response)
+    }
+
+    /// Submits an operator's registration of a certifier.
+    pub async fn register_certifier(
+        &mut self,
+        entry: Vec<u8>,
+        wait: bool,
+    ) -> Result<Receipt, ClientError> {
+        let response = self
+            .admin
+            .register_certifier(SubmitRequest {
+                entry: entry.clone(),
+                wait,
+            })
+            .await?
+            .into_inner();
+        self.receipt(&entry, response)
+    }
+
+    /// Submits an operator's retirement of a certifier.
+    pub async fn retire_certifier(
+        &mut self,
+        entry: Vec<u8>,
+        wait: bool,
+    ) -> Result<Receipt, ClientError> {
+        let response = self
+            .admin
+            .retire_certifier(SubmitRequest {
+                entry: entry.clone(),
+                wait,
+            })
+            .await?
+            .into_inner();
+        self.receipt(&entry, response)
+    }
+
+    /// The signed checkpoint of `tree_size` (0: the latest), checked when the log key is known.
+    pub async fn checkpoint(&mut self, tree_size: u64) -> Result<SignedCheckpoint, ClientError> {
+        let text = self
+            .log
+            .get_checkpoint(GetCheckpointRequest { tree_size })
+            .await?
+            .into_inner()
+            .checkpoint;
+        self.open_checkpoint(&text)
+    }
+
+    /// The entries `start..end`.
+    pub async fn entries(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+        let mut stream = self
+            .log
+            .get_entries(GetEntriesRequest { start, end })
+            .await?
+            .into_inner();
+        let mut entries = Vec::new();
+        while let Some(message) = stream.next().await {
+            let message = message?;
+            if message.start != start + entries.len() as u64 {
+                return Err(ClientError::Verification(
+                    "entries arrived out of order".into(),
+                ));
+            }
+            entries.extend(message.entries);
+        }
+        if entries.len() as u64 != end - start {
+            return Err(ClientError::Verification(format!(
+                "asked for {} entries, got {}",
+                end - start,
+                entries.len()
+            )));
+        }
+        Ok(entries)
+    }
+
+    /// The inclusion proof of entry `index` (or of the entry with `leaf`) in the tree of
+    /// `tree_size` (0: the latest). Checked against the checkpoint when the log signed one at
+    /// that size.
+    pub async fn inclusion_proof(
+        &mut self,
+        leaf: Result<u64, Hash>,
+        tree_size: u64,
+    ) -> Result<InclusionProof, ClientError> {
+        let leaf = match leaf {
+            Ok(index) => Leaf::Index(index),
+            Err(hash) => Leaf::LeafHash(hash.0.to_vec()),
+        };
+        let r = self
+            .log
+            .get_inclusion_proof(GetInclusionProofRequest {
+                leaf: Some(leaf),
+                tree_size,
+            })
+            .await?
+            .into_inner();
+        let leaf_hash = Hash::from_slice(&r.leaf_hash)
+            .ok_or_else(|| ClientError::Verification("the leaf hash is not 32 bytes".into()))?;
+        let proof = hashes(&r.proof)?;
+        let checkpoint = if r.checkpoint.is_empty() {
+            None
+        } else {
+            let checkpoint = self.open_checkpoint(&r.checkpoint)?;
+            let c = &checkpoint.checkpoint;
+            if c.size != r.tree_size {
+                return Err(ClientError::Verification(
+                    "the checkpoint is of another tree size".into(),
+                ));
+            }
+            merkle::verify_inclusion(&leaf_hash, r.index, c.size, &proof, &c.root)
+                .map_err(|e| ClientError::Verification(format!("inclusion proof: {e}")))?;
+            Some(checkpoint)
+        };
+        Ok(InclusionProof {
+            index: r.index,
+            tree_size: r.tree_size,
+            leaf_hash,
+            proof,
+            checkpoint,
+        })
+    }
+
+    /// The consistency proof from `size1` to `size2` (0: the latest), with the checkpoint of
+    /// `size2` when the log signed one.
+    pub async fn consistency_proof(
+        &mut self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<(u64, Vec<Hash>, Option<SignedCheckpoint>), ClientError> {
+        let r = self
+            .log
+            .get_consistency_proof(GetConsistencyProofRequest { size1, size2 })
+            .await?
+            .into_inner();
+        let checkpoint = match r.checkpoint.as_str() {
+            "" => None,
+            text => Some(self.open_checkpoint(text)?),
+        };
+        Ok((r.size2, hashes(&r.proof)?, checkpoint))
+    }
+
+    /// A certificate's status record and the indexes of its entries.
+    pub async fn status(
+        &mut self,
+        scheme: &str,
+        certificate_id: &str,
+    ) -> Result<(StatusRecord, Vec<u64>), ClientError> {
+        let r = self
+            .log
+            .get_status(GetStatusRequest {
+                scheme: scheme.into(),
+                certificate_id: certificate_id.into(),
+            })
+            .await?
+            .into_inner();
+        let record = r
+            .record
+            .ok_or_else(|| ClientError::Verification("the status answer has no record".into()))?;
+        Ok((record, r.entry_indexes))
+    }
+}
+
+fn sign(key: &SigningKey, body: statement::Body) -> Result<Vec<u8>, ClientError> {
+    let signed = entry::sign_statement(key, body)
+        .map_err(|e: EntryError| ClientError::Statement(e.to_string()))?;
+    Ok(entry::encode_entry(signed))
+}
+
+/// The entry of a certifier publishing a certificate, checked against the log's rules first.
+pub fn issue_certificate(
+    key: &SigningKey,
+    certificate: Certificate,
+) -> Result<Vec<u8>, ClientError> {
+    certificate::validate(&certificate).map_err(|e| ClientError::Statement(e.to_string()))?;
+    sign(key, statement::Body::CertificateIssued(certificate))
+}
+
+/// The entry of a certifier changing a certificate's status, following its current record.
+pub fn change_status(
+    key: &SigningKey,
+    current: &StatusRecord,
+    status: CertificateStatus,
+    reason: &str,
+    effective_at: i64,
+) -> Result<Vec<u8>, ClientError> {
+    if !certificate::transition_allowed(current.status(), status) {
+        return Err(ClientError::Statement(format!(
+            "certificate {}/{} is {}: it cannot become {}",
+            current.scheme,
+            current.certificate_id,
+            certificate::status_name(current.status()),
+            certificate::status_name(status)
+        )));
+    }
+    sign(
+        key,
+        statement::Body::StatusChanged(StatusChanged {
+            scheme: current.scheme.clone(),
+            certificate_id: current.certificate_id.clone(),
+            issued_index: current.issued_index,
+            previous_index: current.last_change_index,
+            status: status.into(),
+            reason: reason.into(),
+            effective_at,
+        }),
+    )
+}
+
+/// The operator's entry registering a certifier's key for some schemes.
+pub fn register_certifier(
+    operator: &SigningKey,
+    certifier: &VerifierKey,
+    schemes: Vec<String>,
+    now: i64,
+) -> Result<Vec<u8>, ClientError> {
+    sign(
+        operator,
+        statement::Body::CertifierRegistered(CertifierRegistered {
+            vkey: certifier.to_string(),
+            schemes,
+            registered_at: now,
+        }),
+    )
+}
+
+/// The operator's entry retiring a certifier for good.
+pub fn retire_certifier(
+    operator: &SigningKey,
+    name: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<u8>, ClientError> {
+    sign(
+        operator,
+        statement::Body::CertifierRetired(CertifierRetired {
+            name: name.into(),
+            reason: reason.into(),
+            retired_at: now,
+        }),
+    )
+}

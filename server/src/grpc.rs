@@ -1,0 +1,211 @@
+//! The gRPC services of certlog.v1: `CertificateLog` and `Admin`, thin over [`Log`]. Every
+//! refusal carries the reason and the status code of its class.
+
+use std::sync::Arc;
+
+use certlog_proto::services::admin_server::Admin;
+use certlog_proto::services::certificate_log_server::CertificateLog;
+use certlog_proto::{
+    GetCheckpointRequest, GetCheckpointResponse, GetConsistencyProofRequest,
+    GetConsistencyProofResponse, GetEntriesRequest, GetEntriesResponse, GetInclusionProofRequest,
+    GetInclusionProofResponse, GetStatusRequest, GetStatusResponse, SubmitRequest, SubmitResponse,
+    get_inclusion_proof_request::Leaf,
+};
+use certlog_verifier::Hash;
+use certlog_verifier::rules::Violation;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request, Response, Status};
+
+use crate::log::{Channel, Log, LogError};
+
+/// Entries per message of a GetEntries stream.
+const ENTRIES_PER_MESSAGE: u64 = 256;
+
+impl From<LogError> for Status {
+    fn from(e: LogError) -> Status {
+        let code = match &e {
+            LogError::Rule(rule) => match rule {
+                certlog_verifier::rules::RuleError::State(_) => Code::Unavailable,
+                _ => match rule.violation() {
+                    Violation::InvalidArgument => Code::InvalidArgument,
+                    Violation::Unauthenticated => Code::Unauthenticated,
+                    Violation::PermissionDenied => Code::PermissionDenied,
+                    Violation::AlreadyExists => Code::AlreadyExists,
+                    Violation::NotFound => Code::NotFound,
+                    Violation::FailedPrecondition => Code::FailedPrecondition,
+                },
+            },
+            LogError::InvalidArgument(_) => Code::InvalidArgument,
+            LogError::OutOfRange(_) => Code::OutOfRange,
+            LogError::NotFound(_) => Code::NotFound,
+            LogError::Overloaded(_) => Code::ResourceExhausted,
+            LogError::Unavailable(_) => Code::Unavailable,
+        };
+        Status::new(code, e.to_string())
+    }
+}
+
+fn hashes(proof: Vec<Hash>) -> Vec<Vec<u8>> {
+    proof.into_iter().map(|h| h.0.to_vec()).collect()
+}
+
+/// `certlog.v1.CertificateLog`.
+#[derive(Clone)]
+pub struct CertificateLogService(pub Arc<Log>);
+
+/// `certlog.v1.Admin`.
+#[derive(Clone)]
+pub struct AdminService(pub Arc<Log>);
+
+/// Appends an entry and, with `wait`, adds the checkpoint and the inclusion proof.
+async fn submit(
+    log: &Log,
+    request: SubmitRequest,
+    channel: Channel,
+) -> Result<SubmitResponse, Status> {
+    let sequenced = log.submit(request.entry, channel).await?;
+    let mut response = SubmitResponse {
+        index: sequenced.index,
+        leaf_hash: sequenced.leaf_hash.0.to_vec(),
+        duplicate: sequenced.duplicate,
+        ..SubmitResponse::default()
+    };
+    if request.wait {
+        let (_, _, proof) = log.inclusion_proof(sequenced.index, sequenced.published.size)?;
+        response.checkpoint = sequenced.published.checkpoint.clone();
+        response.inclusion_proof = hashes(proof);
+    }
+    Ok(response)
+}
+
+#[tonic::async_trait]
+impl CertificateLog for CertificateLogService {
+    async fn submit(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        submit(&self.0, request.into_inner(), Channel::Certifier)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<GetCheckpointRequest>,
+    ) -> Result<Response<GetCheckpointResponse>, Status> {
+        let checkpoint = self.0.checkpoint(request.into_inner().tree_size)?;
+        Ok(Response::new(GetCheckpointResponse { checkpoint }))
+    }
+
+    type GetEntriesStream = ReceiverStream<Result<GetEntriesResponse, Status>>;
+
+    async fn get_entries(
+        &self,
+        request: Request<GetEntriesRequest>,
+    ) -> Result<Response<Self::GetEntriesStream>, Status> {
+        let GetEntriesRequest { start, end } = request.into_inner();
+        // Check the range now, so that a bad one is an error status rather than a broken stream.
+        let size = self.0.published().size;
+        if start >= end || end > size {
+            return Err(LogError::OutOfRange(format!(
+                "entries {start}..{end} are not a non-empty range within the tree size {size}"
+            ))
+            .into());
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let log = self.0.clone();
+        tokio::spawn(async move {
+            let mut from = start;
+            while from < end {
+                let to = end.min(from + ENTRIES_PER_MESSAGE);
+                let message = log
+                    .entries(from, to)
+                    .map(|entries| GetEntriesResponse {
+                        start: from,
+                        entries,
+                    })
+                    .map_err(Status::from);
+                let failed = message.is_err();
+                if tx.send(message).await.is_err() || failed {
+                    return;
+                }
+                from = to;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<GetInclusionProofRequest>,
+    ) -> Result<Response<GetInclusionProofResponse>, Status> {
+        let request = request.into_inner();
+        let index = match request.leaf {
+            Some(Leaf::Index(index)) => index,
+            Some(Leaf::LeafHash(bytes)) => {
+                let hash = Hash::from_slice(&bytes)
+                    .ok_or_else(|| Status::invalid_argument("leaf_hash must be 32 bytes"))?;
+                self.0.leaf_index(&hash)?
+            }
+            None => return Err(Status::invalid_argument("give an index or a leaf_hash")),
+        };
+        let (tree_size, leaf, proof) = self.0.inclusion_proof(index, request.tree_size)?;
+        Ok(Response::new(GetInclusionProofResponse {
+            index,
+            tree_size,
+            leaf_hash: leaf.0.to_vec(),
+            proof: hashes(proof),
+            checkpoint: self.0.checkpoint_if_signed(tree_size)?.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<GetConsistencyProofRequest>,
+    ) -> Result<Response<GetConsistencyProofResponse>, Status> {
+        let GetConsistencyProofRequest { size1, size2 } = request.into_inner();
+        let (size2, proof) = self.0.consistency_proof(size1, size2)?;
+        Ok(Response::new(GetConsistencyProofResponse {
+            size1,
+            size2,
+            proof: hashes(proof),
+            checkpoint: self.0.checkpoint_if_signed(size2)?.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_status(
+        &self,
+        request: Request<GetStatusRequest>,
+    ) -> Result<Response<GetStatusResponse>, Status> {
+        let GetStatusRequest {
+            scheme,
+            certificate_id,
+        } = request.into_inner();
+        let (record, entry_indexes) = self.0.status(&scheme, &certificate_id).await?;
+        Ok(Response::new(GetStatusResponse {
+            record: Some(record),
+            entry_indexes,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn register_certifier(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        submit(&self.0, request.into_inner(), Channel::Register)
+            .await
+            .map(Response::new)
+    }
+
+    async fn retire_certifier(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        submit(&self.0, request.into_inner(), Channel::Retire)
+            .await
+            .map(Response::new)
+    }
+}

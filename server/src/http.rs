@@ -1,0 +1,63 @@
+//! C2SP tlog-tiles over HTTP/1.1 on the gRPC port: `GET /checkpoint`,
+//! `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use certlog_verifier::TileId;
+
+use crate::log::Log;
+
+/// Tiles never change once served: cache them for a year.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The checkpoint changes with every batch: a few seconds at most.
+const SHORT: &str = "public, max-age=2";
+
+/// The routes of the tile API.
+pub fn router(log: Arc<Log>) -> Router {
+    Router::new()
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .with_state(log)
+}
+
+fn response(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Response {
+    let mut r = body.into_response();
+    let headers = r.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        message + "\n",
+    )
+        .into_response()
+}
+
+async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
+    let text = log.published().checkpoint.clone();
+    response("text/plain; charset=utf-8", SHORT, text.into_bytes())
+}
+
+async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Response {
+    let tile = match TileId::parse_path(&format!("tile/{path}")) {
+        Ok(tile) => tile,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match log.tile(tile) {
+        Ok(Some(bytes)) => response("application/octet-stream", IMMUTABLE, bytes),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("{tile} is not in the log at its published size"),
+        ),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}

@@ -1,0 +1,23 @@
+//! certlogd, the certlog log service: certifiers publish product security certificates and
+//! their status changes over gRPC into an append-only Merkle log; everyone reads it back, with
+//! proofs, over gRPC and the C2SP tlog-tiles HTTP API.
+//!
+//! | module | what it is |
+//! |---|---|
+//! | [`storage`] | the storage trait, its sled and in-memory backends |
+//! | [`sequencer`] | the write path: batching, rules, atomic durable commits, checkpoints |
+//! | [`log`] | the log as front ends see it: submissions and reads with proofs |
+//! | [`grpc`], [`http`] | the certlog.v1 gRPC services and the tile API |
+//! | [`server`] | wiring and the listener |
+//!
+//! Every format and algorithm comes from `certlog-verifier`.
+
+pub mod config;
+pub mod grpc;
+pub mod http;
+pub mod keys;
+pub mod log;
+pub mod reader;
+pub mod sequencer;
+pub mod server;
+pub mod storage;

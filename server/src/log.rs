@@ -1,0 +1,316 @@
+//! The log as its front ends see it: submissions checked and sequenced, and every read answered
+//! from the latest published (durable, signed) state, with its proof. The gRPC and HTTP modules
+//! are thin over this.
+
+use std::sync::Arc;
+
+use certlog_verifier::entry::{self, EntryError};
+use certlog_verifier::entry_bundle::{self, MAX_ENTRY_SIZE};
+use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
+use certlog_verifier::proto::{CertifierRecord, Statement, StatusRecord};
+use certlog_verifier::rules::{self, LogState, RuleError};
+use certlog_verifier::tiles::{TileError, TileHashReader, TileLevel, TileReader};
+use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
+use tokio::sync::watch;
+
+use crate::reader::CachedTiles;
+use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
+use crate::storage::{Storage, StorageError};
+
+/// Full tiles kept in memory for proofs: 4096 tiles, 32 MiB.
+const TILE_CACHE: usize = 4096;
+
+/// How long a read waits for a batch being written to be published.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Which call a submission came through: certifiers submit certificates and status changes,
+/// the operator registers and retires certifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// `CertificateLog.Submit`.
+    Certifier,
+    /// `Admin.RegisterCertifier`.
+    Register,
+    /// `Admin.RetireCertifier`.
+    Retire,
+}
+
+impl Channel {
+    /// Whether this call takes this statement.
+    fn takes(self, statement: &Statement) -> bool {
+        use certlog_verifier::proto::statement::Body;
+        matches!(
+            (self, &statement.body),
+            (
+                Channel::Certifier,
+                Some(Body::CertificateIssued(_) | Body::StatusChanged(_))
+            ) | (Channel::Register, Some(Body::CertifierRegistered(_)))
+                | (Channel::Retire, Some(Body::CertifierRetired(_)))
+        )
+    }
+
+    fn expects(self) -> &'static str {
+        match self {
+            Channel::Certifier => {
+                "Submit takes certificates and status changes; the registry goes to the Admin service"
+            }
+            Channel::Register => "RegisterCertifier takes a CertifierRegistered statement",
+            Channel::Retire => "RetireCertifier takes a CertifierRetired statement",
+        }
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The log's rules refuse the entry.
+    #[error("{0}")]
+    Rule(#[from] RuleError<StorageError>),
+    /// The request is malformed.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A tree size or index beyond the log.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// Something asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Too many submissions are waiting.
+    #[error("{0}")]
+    Overloaded(String),
+    /// Storage failed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<StorageError> for LogError {
+    fn from(e: StorageError) -> LogError {
+        LogError::Unavailable(e.to_string())
+    }
+}
+
+impl From<SequenceError> for LogError {
+    fn from(e: SequenceError) -> LogError {
+        match e {
+            SequenceError::Rule(e) => LogError::Rule(e),
+            SequenceError::Overloaded(_) => LogError::Overloaded(e.to_string()),
+            SequenceError::Storage(_) => LogError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl From<ProveError<TileError<StorageError>>> for LogError {
+    fn from(e: ProveError<TileError<StorageError>>) -> LogError {
+        match e {
+            ProveError::Read(e) => LogError::Unavailable(e.to_string()),
+            e => LogError::OutOfRange(e.to_string()),
+        }
+    }
+}
+
+/// The rules' view of the committed log.
+struct Committed<'a>(&'a dyn Storage);
+
+impl LogState for Committed<'_> {
+    type Error = StorageError;
+
+    fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>, StorageError> {
+        self.0.certifier(name)
+    }
+
+    fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
+        self.0.status(key)
+    }
+}
+
+/// A running log.
+pub struct Log {
+    storage: Arc<dyn Storage>,
+    tiles: CachedTiles,
+    sequencer: SequencerHandle,
+    published: watch::Receiver<Arc<Published>>,
+    operator: VerifierKey,
+}
+
+impl Log {
+    /// A log over `storage`, written by `sequencer`, administered with `operator`'s key.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        sequencer: SequencerHandle,
+        published: watch::Receiver<Arc<Published>>,
+        operator: VerifierKey,
+    ) -> Log {
+        Log {
+            tiles: CachedTiles::new(storage.clone(), TILE_CACHE),
+            storage,
+            sequencer,
+            published,
+            operator,
+        }
+    }
+
+    /// The latest durable, signed state.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.borrow().clone()
+    }
+
+    /// Checks an entry and appends it; returns once it is durable.
+    pub async fn submit(&self, bytes: Vec<u8>, channel: Channel) -> Result<Sequenced, LogError> {
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(RuleError::Entry(EntryError::TooLarge(bytes.len())).into());
+        }
+        let decoded = entry::decode_entry(&bytes).map_err(RuleError::Entry)?;
+        let signed = entry::signed_statement(&decoded)
+            .ok_or_else(|| {
+                LogError::InvalidArgument("map heads are written by the log alone".into())
+            })?
+            .clone();
+        let statement = entry::decode_statement(&signed).map_err(RuleError::Entry)?;
+        if !channel.takes(&statement) {
+            return Err(RuleError::WrongService(channel.expects()).into());
+        }
+        let key = rules::signing_key(
+            &signed,
+            &statement,
+            &self.operator,
+            &Committed(&*self.storage),
+        )?;
+        entry::verify_statement(&signed, &key).map_err(RuleError::Entry)?;
+        let submission = Submission {
+            leaf_hash: leaf_hash(&bytes),
+            bytes,
+            signed,
+            statement,
+        };
+        Ok(self.sequencer.submit(submission).await?)
+    }
+
+    /// The size to answer for: the latest when `size` is 0, else `size` if the log has it.
+    fn tree_size(&self, size: u64) -> Result<u64, LogError> {
+        let latest = self.published().size;
+        match size {
+            0 => Ok(latest),
+            s if s <= latest => Ok(s),
+            s => Err(LogError::OutOfRange(format!(
+                "tree size {s} is beyond the log's {latest}"
+            ))),
+        }
+    }
+
+    /// The signed checkpoint of `size` (0: the latest).
+    pub fn checkpoint(&self, size: u64) -> Result<String, LogError> {
+        if size == 0 {
+            return Ok(self.published().checkpoint.clone());
+        }
+        let size = self.tree_size(size)?;
+        self.storage.checkpoint(size)?.ok_or_else(|| {
+            LogError::NotFound(format!("the log signed no checkpoint of size {size}"))
+        })
+    }
+
+    /// The signed checkpoint of `size`, or none when the log signed none at that size.
+    pub fn checkpoint_if_signed(&self, size: u64) -> Result<Option<String>, LogError> {
+        let latest = self.published();
+        if size == latest.size {
+            return Ok(Some(latest.checkpoint.clone()));
+        }
+        Ok(self.storage.checkpoint(size)?)
+    }
+
+    /// The entries `start..end`, within the published tree.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LogError> {
+        let size = self.published().size;
+        if start >= end || end > size {
+            return Err(LogError::OutOfRange(format!(
+                "entries {start}..{end} are not a non-empty range within the tree size {size}"
+            )));
+        }
+        Ok(self.storage.entries(start, end)?)
+    }
+
+    /// The index of the entry with a leaf hash, if it is in the published tree.
+    pub fn leaf_index(&self, leaf: &Hash) -> Result<u64, LogError> {
+        let size = self.published().size;
+        match self.storage.leaf_index(leaf)? {
+            Some(index) if index < size => Ok(index),
+            _ => Err(LogError::NotFound(format!(
+                "no entry with leaf hash {leaf}"
+            ))),
+        }
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` (0: the latest). Returns the
+    /// tree size used, the leaf hash and the proof.
+    pub fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<(u64, Hash, Vec<Hash>), LogError> {
+        let size = self.tree_size(size)?;
+        let reader = TileHashReader(&self.tiles);
+        let proof = merkle::inclusion_proof(index, size, &reader)?;
+        let leaf = reader
+            .read_hash(NodeId::new(0, index))
+            .map_err(|e| LogError::Unavailable(e.to_string()))?;
+        Ok((size, leaf, proof))
+    }
+
+    /// The consistency proof from `size1` to `size2` (0: the latest). Returns `size2` used.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<(u64, Vec<Hash>), LogError> {
+        let size2 = self.tree_size(size2)?;
+        let proof = merkle::consistency_proof(size1, size2, &TileHashReader(&self.tiles))?;
+        Ok((size2, proof))
+    }
+
+    /// The status record of a certificate and the indexes of its entries.
+    pub async fn status(
+        &self,
+        scheme: &str,
+        certificate_id: &str,
+    ) -> Result<(StatusRecord, Vec<u64>), LogError> {
+        let key = certificate::status_key(scheme, certificate_id);
+        let not_found = || {
+            LogError::NotFound(format!(
+                "certificate {scheme}/{certificate_id} is not in the log"
+            ))
+        };
+        let record = self.storage.status(&key)?.ok_or_else(not_found)?;
+        // Storage may hold a batch that is being flushed: answer once it is published.
+        let mut published = self.published.clone();
+        let durable = published.wait_for(|p| p.size > record.last_change_index);
+        match tokio::time::timeout(PUBLISH_WAIT, durable).await {
+            Ok(Ok(_)) => {}
+            _ => {
+                return Err(LogError::Unavailable(
+                    "the log is not publishing new entries".into(),
+                ));
+            }
+        }
+        Ok((record, self.storage.certificate_entries(&key)?))
+    }
+
+    /// The bytes of a tile or entry bundle, if the published tree has it.
+    pub fn tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, LogError> {
+        if !tile.exists_at(self.published().size) {
+            return Ok(None);
+        }
+        match tile.level {
+            TileLevel::Hashes(level) => {
+                let bytes = (&self.tiles).read_tile(level, tile.index, tile.width)?;
+                Ok(Some(bytes[..usize::from(tile.width) * Hash::LEN].to_vec()))
+            }
+            TileLevel::Entries => {
+                let start = tile.first_position();
+                let entries = self.storage.entries(start, start + u64::from(tile.width))?;
+                if entries.len() != usize::from(tile.width) {
+                    return Err(LogError::Unavailable(format!(
+                        "entries of {tile} are missing"
+                    )));
+                }
+                let bundle = entry_bundle::encode_entry_bundle(entries.iter().map(Vec::as_slice))
+                    .map_err(|e| LogError::Unavailable(e.to_string()))?;
+                Ok(Some(bundle))
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `certlogd`: runs a certlog log. A bare `certlogd` is `certlogd serve` with the defaults.
+
+use std::process::ExitCode;
+
+use certlog_server::config::ServeArgs;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "certlogd",
+    version,
+    about = "The certlog transparency log for product security certificates"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the log (the default).
+    Serve(ServeArgs),
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    init_tracing(args.log_json);
+    // The bound address on stdout, for scripts and tests that listen on port 0.
+    let announce = |addr| println!("certlogd listening on {addr}");
+    match certlog_server::server::serve(args, announce, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("certlogd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Wiring: keys and storage from the data directory, the sequencer thread, and one listener
+//! serving gRPC (certlog.v1, health, reflection) and HTTP (tiles) until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use certlog_proto::services::admin_server::AdminServer;
+use certlog_proto::services::certificate_log_server::CertificateLogServer;
+use tokio::net::TcpListener;
+
+use crate::config::ServeArgs;
+use crate::grpc::{AdminService, CertificateLogService};
+use crate::keys::load_or_create_keys;
+use crate::log::Log;
+use crate::storage::{SledStorage, Storage};
+use crate::{http, sequencer};
+
+/// The largest gRPC request accepted: an entry is at most 64 KiB.
+const MAX_REQUEST_BYTES: usize = 256 << 10;
+
+/// Runs a log until `shutdown` completes; then stops taking requests, lets the sequencer finish
+/// the batch in flight, and returns. `on_listening` gets the bound address (the port may be 0).
+pub async fn serve(
+    args: ServeArgs,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating the data directory {}", args.data.display()))?;
+    let keys = load_or_create_keys(&args.data, &args.origin)?;
+    let storage: Arc<dyn Storage> =
+        Arc::new(SledStorage::open(&args.data.join("db")).context("opening the database")?);
+    let (handle, published, sequencer_thread) =
+        sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
+            .context("starting the sequencer")?;
+    let size = published.borrow().size;
+    let log = Arc::new(Log::new(
+        storage,
+        handle,
+        published,
+        keys.operator.verifier_key(),
+    ));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<CertificateLogServer<CertificateLogService>>()
+        .await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(certlog_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let grpc = tonic::service::Routes::new(
+        CertificateLogServer::new(CertificateLogService(log.clone()))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+    )
+    .add_service(
+        AdminServer::new(AdminService(log.clone())).max_decoding_message_size(MAX_REQUEST_BYTES),
+    )
+    .add_service(health_service)
+    .add_service(reflection().build_v1()?)
+    .add_service(reflection().build_v1alpha()?)
+    .into_axum_router();
+    let app = http::router(log).merge(grpc);
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, origin = %args.origin, size, "certlogd serving");
+    on_listening(addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            health
+                .set_not_serving::<CertificateLogServer<CertificateLogService>>()
+                .await;
+        })
+        .await?;
+    // The router, and with it every handle to the sequencer, is gone: it ends after its batch.
+    tokio::task::spawn_blocking(move || sequencer_thread.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the sequencer thread panicked"))?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! An in-memory backend, for tests: the reference the sled backend is checked against.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use certlog_verifier::Hash;
+use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+
+use super::{Batch, Result, Storage, StorageError};
+
+#[derive(Default)]
+struct State {
+    size: u64,
+    entries: BTreeMap<u64, Vec<u8>>,
+    leaves: BTreeMap<Hash, u64>,
+    tiles: BTreeMap<(u8, u64), Vec<u8>>,
+    certifiers: BTreeMap<String, CertifierRecord>,
+    statuses: BTreeMap<Hash, StatusRecord>,
+    certificate_entries: BTreeMap<(Hash, u64), ()>,
+    checkpoints: BTreeMap<u64, String>,
+}
+
+/// A log kept in memory: lost when dropped.
+#[derive(Default)]
+pub struct MemoryStorage(Mutex<State>);
+
+impl MemoryStorage {
+    fn state(&self) -> Result<MutexGuard<'_, State>> {
+        self.0
+            .lock()
+            .map_err(|_| StorageError::Backend("memory storage lock poisoned".into()))
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn size(&self) -> Result<u64> {
+        Ok(self.state()?.size)
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.state()?.entries.get(&index).cloned())
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .state()?
+            .entries
+            .range(start..end)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>> {
+        Ok(self.state()?.leaves.get(leaf_hash).copied())
+    }
+
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.state()?.tiles.get(&(level, index)).cloned())
+    }
+
+    fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>> {
+        Ok(self.state()?.certifiers.get(name).cloned())
+    }
+
+    fn status(&self, key: &Hash) -> Result<Option<StatusRecord>> {
+        Ok(self.state()?.statuses.get(key).cloned())
+    }
+
+    fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>> {
+        Ok(self
+            .state()?
+            .certificate_entries
+            .range((*key, 0)..=(*key, u64::MAX))
+            .map(|((_, i), _)| *i)
+            .collect())
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<String>> {
+        Ok(self.state()?.checkpoints.get(&size).cloned())
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        let mut s = self.state()?;
+        for (index, bytes, hash) in &batch.entries {
+            s.entries.insert(*index, bytes.clone());
+            s.leaves.insert(*hash, *index);
+        }
+        for (level, index, hashes) in &batch.tiles {
+            s.tiles.insert((*level, *index), hashes.clone());
+        }
+        for (name, record) in &batch.certifiers {
+            s.certifiers.insert(name.clone(), record.clone());
+        }
+        for (key, record, index) in &batch.statuses {
+            s.statuses.insert(*key, record.clone());
+            s.certificate_entries.insert((*key, *index), ());
+        }
+        s.checkpoints.insert(batch.size, batch.checkpoint.clone());
+        s.size = batch.size;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passes_the_storage_suite() {
+        super::super::tests::suite(&super::MemoryStorage::default());
+    }
+}

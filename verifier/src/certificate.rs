@@ -1,0 +1,337 @@
+//! Certificates and their status (DESIGN "What is in the log"): the fields a certificate must
+//! have, the allowed status transitions, the status-map key of a certificate, and (feature
+//! `json`) the JSON form people write, with RFC 3339 times and hex digests.
+
+use alloc::string::String;
+
+use prost::Message as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::merkle::Hash;
+use crate::proto::{Certificate, CertificateStatus, StatusRecord};
+
+/// The longest scheme name accepted.
+pub const MAX_SCHEME_LEN: usize = 64;
+/// The longest certificate ID accepted.
+pub const MAX_CERTIFICATE_ID_LEN: usize = 256;
+
+/// Why a certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// A required field is empty or absent.
+    #[error("missing required field {0}")]
+    MissingField(&'static str),
+    /// A field has a value that cannot be right.
+    #[error("field {field} is invalid: {reason}")]
+    InvalidField {
+        /// The field, as named in the JSON form.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The dates are not in order.
+    #[error("{later} ({later_at}) must be after {earlier} ({earlier_at})")]
+    DatesOutOfOrder {
+        /// The earlier field.
+        earlier: &'static str,
+        /// Its value, seconds since the epoch.
+        earlier_at: i64,
+        /// The later field.
+        later: &'static str,
+        /// Its value.
+        later_at: i64,
+    },
+}
+
+/// Checks a name used as an identifier (a scheme, a certificate ID): non-empty, bounded, no
+/// control characters, no surrounding spaces.
+fn check_identifier(
+    field: &'static str,
+    value: &str,
+    max_len: usize,
+) -> Result<(), CertificateError> {
+    if value.is_empty() {
+        return Err(CertificateError::MissingField(field));
+    }
+    let reason = if value.len() > max_len {
+        "too long"
+    } else if value.chars().any(char::is_control) {
+        "contains a control character"
+    } else if value.trim() != value {
+        "has leading or trailing spaces"
+    } else {
+        return Ok(());
+    };
+    Err(CertificateError::InvalidField { field, reason })
+}
+
+/// Checks a scheme name.
+pub fn check_scheme(scheme: &str) -> Result<(), CertificateError> {
+    check_identifier("scheme", scheme, MAX_SCHEME_LEN)
+}
+
+/// Checks a certificate ID.
+pub fn check_certificate_id(id: &str) -> Result<(), CertificateError> {
+    check_identifier("certificate_id", id, MAX_CERTIFICATE_ID_LEN)
+}
+
+/// Checks the required fields and dates of a certificate.
+pub fn validate(c: &Certificate) -> Result<(), CertificateError> {
+    check_scheme(&c.scheme)?;
+    check_certificate_id(&c.certificate_id)?;
+    let product = c
+        .product
+        .as_ref()
+        .ok_or(CertificateError::MissingField("product"))?;
+    if product.vendor.is_empty() {
+        return Err(CertificateError::MissingField("product.vendor"));
+    }
+    if product.name.is_empty() {
+        return Err(CertificateError::MissingField("product.name"));
+    }
+    for d in &product.firmware_digests {
+        if d.alg.is_empty() {
+            return Err(CertificateError::MissingField(
+                "product.firmware_digests.alg",
+            ));
+        }
+        if d.alg == "sha256" && d.digest.len() != 32 {
+            return Err(CertificateError::InvalidField {
+                field: "product.firmware_digests.digest",
+                reason: "a sha256 digest is 32 bytes (64 hex digits)",
+            });
+        }
+    }
+    for e in &c.evidence {
+        if !e.sha256.is_empty() && e.sha256.len() != 32 {
+            return Err(CertificateError::InvalidField {
+                field: "evidence.sha256",
+                reason: "a sha256 digest is 32 bytes (64 hex digits)",
+            });
+        }
+    }
+    if c.issued_at == 0 {
+        return Err(CertificateError::MissingField("issued_at"));
+    }
+    if c.not_after == 0 {
+        return Err(CertificateError::MissingField("not_after"));
+    }
+    let ordered = |earlier, earlier_at, later, later_at| {
+        if later_at > earlier_at {
+            Ok(())
+        } else {
+            Err(CertificateError::DatesOutOfOrder {
+                earlier,
+                earlier_at,
+                later,
+                later_at,
+            })
+        }
+    };
+    ordered("issued_at", c.issued_at, "not_after", c.not_after)?;
+    if c.not_before != 0 {
+        ordered("not_before", c.not_before, "not_after", c.not_after)?;
+    }
+    Ok(())
+}
+
+/// Whether a certificate may go from one status to another: active <-> suspended, and active
+/// or suspended -> revoked or withdrawn, which are final.
+pub fn transition_allowed(from: CertificateStatus, to: CertificateStatus) -> bool {
+    use CertificateStatus::*;
+    matches!(
+        (from, to),
+        (Active, Suspended) | (Suspended, Active) | (Active | Suspended, Revoked | Withdrawn)
+    )
+}
+
+/// The lowercase name of a status, as the CLIs print it.
+pub fn status_name(status: CertificateStatus) -> &'static str {
+    match status {
+        CertificateStatus::Unspecified => "unspecified",
+        CertificateStatus::Active => "active",
+        CertificateStatus::Suspended => "suspended",
+        CertificateStatus::Revoked => "revoked",
+        CertificateStatus::Withdrawn => "withdrawn",
+    }
+}
+
+/// The context string of status-map keys.
+const STATUS_KEY_CONTEXT: &[u8] = b"certlog/v1/status-key\n";
+
+/// The status-map key of a certificate: SHA-256 of a context string, the scheme, a newline and
+/// the certificate ID (a scheme holds no control characters, so the split is unambiguous).
+pub fn status_key(scheme: &str, certificate_id: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(STATUS_KEY_CONTEXT);
+    h.update(scheme.as_bytes());
+    h.update(b"\n");
+    h.update(certificate_id.as_bytes());
+    Hash(h.finalize().into())
+}
+
+/// The value a status record has in the status map: SHA-256 of its protobuf encoding.
+pub fn status_record_hash(record: &StatusRecord) -> Hash {
+    Hash(Sha256::digest(record.encode_to_vec()).into())
+}
+
+/// A short description of a status record: `revoked since <time>: <reason>`.
+pub fn describe_status(record: &StatusRecord) -> String {
+    let mut s = String::from(status_name(record.status()));
+    if !record.reason.is_empty() {
+        s.push_str(": ");
+        s.push_str(&record.reason);
+    }
+    s
+}
+
+/// The JSON form of certificates (serde helpers used by the generated messages).
+#[cfg(feature = "json")]
+pub mod json {
+    use std::string::{String, ToString};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    /// Seconds since the epoch, from RFC 3339 (`2026-11-02T09:00:00Z`).
+    pub fn parse_time(text: &str) -> Result<i64, String> {
+        let t = humantime::parse_rfc3339_weak(text)
+            .map_err(|e| std::format!("{text:?} is not an RFC 3339 UTC time ({e})"))?;
+        let secs = t
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| std::format!("{text:?} is before 1970"))?
+            .as_secs();
+        i64::try_from(secs).map_err(|_| std::format!("{text:?} is too far in the future"))
+    }
+
+    /// RFC 3339 UTC, to the second, from seconds since the epoch.
+    pub fn format_time(secs: i64) -> String {
+        match u64::try_from(secs) {
+            Ok(s) => {
+                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string()
+            }
+            Err(_) => std::format!("{secs}"),
+        }
+    }
+
+    /// The current time in seconds since the epoch.
+    pub fn now() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// Whether a time is absent.
+    pub fn is_zero(t: &i64) -> bool {
+        *t == 0
+    }
+
+    /// serde `with` for times.
+    pub mod time {
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+        /// Writes RFC 3339.
+        pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&super::format_time(*t))
+        }
+
+        /// Reads RFC 3339.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+            let text = std::string::String::deserialize(d)?;
+            super::parse_time(&text).map_err(D::Error::custom)
+        }
+    }
+
+    /// serde `with` for digests in hex.
+    pub mod hex_bytes {
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+        use std::vec::Vec;
+
+        /// Writes lowercase hex.
+        pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&hex::encode(bytes))
+        }
+
+        /// Reads hex.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+            let text = std::string::String::deserialize(d)?;
+            hex::decode(&text)
+                .map_err(|e| D::Error::custom(std::format!("{text:?} is not hex: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Product;
+
+    fn minimal() -> Certificate {
+        Certificate {
+            scheme: "EUCC".into(),
+            certificate_id: "EUCC-1".into(),
+            product: Some(Product {
+                vendor: "V".into(),
+                name: "N".into(),
+                ..Default::default()
+            }),
+            issued_at: 1_700_000_000,
+            not_after: 1_800_000_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn required_fields_and_dates() {
+        assert_eq!(validate(&minimal()), Ok(()));
+        let mut c = minimal();
+        c.certificate_id.clear();
+        assert_eq!(
+            validate(&c),
+            Err(CertificateError::MissingField("certificate_id"))
+        );
+        let mut c = minimal();
+        c.product = None;
+        assert_eq!(validate(&c), Err(CertificateError::MissingField("product")));
+        let mut c = minimal();
+        c.not_after = c.issued_at - 1;
+        assert!(matches!(
+            validate(&c),
+            Err(CertificateError::DatesOutOfOrder { .. })
+        ));
+        let mut c = minimal();
+        c.scheme = " EUCC".into();
+        assert!(matches!(
+            validate(&c),
+            Err(CertificateError::InvalidField {
+                field: "scheme",
+                ..
+            })
+        ));
+        let mut c = minimal();
+        c.certificate_id = "a\nb".into();
+        assert!(matches!(
+            validate(&c),
+            Err(CertificateError::InvalidField { .. })
+        ));
+    }
+
+    #[test]
+    fn transitions() {
+        use CertificateStatus::*;
+        assert!(transition_allowed(Active, Suspended));
+        assert!(transition_allowed(Suspended, Active));
+        assert!(transition_allowed(Suspended, Revoked));
+        assert!(transition_allowed(Active, Withdrawn));
+        for to in [Active, Suspended, Revoked, Withdrawn, Unspecified] {
+            assert!(!transition_allowed(Revoked, to));
+            assert!(!transition_allowed(Withdrawn, to));
+        }
+        assert!(!transition_allowed(Active, Active));
+        assert!(!transition_allowed(Active, Unspecified));
+    }
+
+    #[test]
+    fn status_keys_separate_scheme_and_id() {
+        assert_ne!(status_key("EUCC", "1"), status_key("EUCC1", ""));
+        assert_eq!(status_key("EUCC", "1"), status_key("EUCC", "1"));
+    }
+}

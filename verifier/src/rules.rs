@@ -1,0 +1,629 @@
+//! The rules of the log (DESIGN "What is in the log"): which statement may be appended given
+//! what the log already holds. The sequencer applies them before it appends an entry, and an
+//! auditor replays them over the whole log; both read the state through [`LogState`] and get
+//! back the [`Change`] an entry makes, so they cannot disagree.
+
+use alloc::string::{String, ToString};
+
+use crate::certificate::{self, CertificateError, status_key, transition_allowed};
+use crate::entry::{self, EntryError};
+use crate::key::{KeyError, KeyType, VerifierKey};
+use crate::merkle::Hash;
+use crate::proto::{
+    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusRecord,
+    entry as entry_pb, statement,
+};
+
+/// What the rules read of the log so far.
+pub trait LogState {
+    /// Why the state could not be read.
+    type Error;
+
+    /// The registry record of a certifier, by key name.
+    fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>, Self::Error>;
+
+    /// The status record of a certificate, by status-map key.
+    fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, Self::Error>;
+}
+
+/// What an accepted entry changes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// A certifier registered or retired: its new record.
+    Certifier {
+        /// The certifier's key name.
+        name: String,
+        /// Its record after the entry.
+        record: CertifierRecord,
+    },
+    /// A certificate issued or its status changed: its new status record.
+    Status {
+        /// The status-map key.
+        key: Hash,
+        /// The record after the entry.
+        record: StatusRecord,
+    },
+    /// A map head: no change to the state (its root is checked against the status map).
+    MapHead,
+}
+
+/// The class of a rule violation, which the server turns into a gRPC status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// The entry is malformed or breaks a certificate rule.
+    InvalidArgument,
+    /// The signature does not verify.
+    Unauthenticated,
+    /// The signer may not make this statement.
+    PermissionDenied,
+    /// The certificate or certifier already exists.
+    AlreadyExists,
+    /// The certificate or certifier does not exist.
+    NotFound,
+    /// The statement does not follow from the current state.
+    FailedPrecondition,
+}
+
+/// Why an entry may not be appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError<E> {
+    /// The entry bytes are not a well-formed entry.
+    #[error("{0}")]
+    Entry(#[from] EntryError),
+    /// The certificate is missing a field or has bad dates.
+    #[error("{0}")]
+    Certificate(#[from] CertificateError),
+    /// A key in a registration is not a valid Ed25519 vkey.
+    #[error("certifier vkey: {0}")]
+    Key(KeyError),
+    /// A malformed statement field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The signer is not a registered certifier.
+    #[error("unknown certifier {0:?}")]
+    UnknownCertifier(String),
+    /// The certifier was retired.
+    #[error("certifier {0:?} is retired")]
+    RetiredCertifier(String),
+    /// The signer's key ID is not the registered key's.
+    #[error("certifier {name:?} signed with key {key_id:08x}, not its registered key")]
+    WrongKey {
+        /// The certifier.
+        name: String,
+        /// The key ID used.
+        key_id: u32,
+    },
+    /// The certifier may not publish under this scheme.
+    #[error("certifier {name:?} may not publish under scheme {scheme:?}")]
+    SchemeNotAllowed {
+        /// The certifier.
+        name: String,
+        /// The scheme.
+        scheme: String,
+    },
+    /// A registry statement not signed by the operator.
+    #[error("registry statements must be signed by the operator key {0}")]
+    NotOperator(String),
+    /// A statement of the wrong kind for the service it came to.
+    #[error("{0}")]
+    WrongService(&'static str),
+    /// The certificate was already issued, with other bytes.
+    #[error("certificate {scheme}/{certificate_id} was already issued at index {index}")]
+    AlreadyIssued {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+        /// The issuing entry.
+        index: u64,
+    },
+    /// The certifier is already registered.
+    #[error("certifier {0:?} is already registered")]
+    AlreadyRegistered(String),
+    /// A status change for a certificate never issued.
+    #[error("certificate {scheme}/{certificate_id} was never issued")]
+    UnknownCertificate {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+    },
+    /// A status change by another certifier than the issuer.
+    #[error("certificate {scheme}/{certificate_id} was issued by {issuer:?}, not {signer:?}")]
+    NotIssuer {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+        /// Who issued it.
+        issuer: String,
+        /// Who tried to change it.
+        signer: String,
+    },
+    /// A status change that does not follow the current status (stale or replayed).
+    #[error(
+        "status change follows entry {given}, but the last entry of this certificate is {current}"
+    )]
+    Stale {
+        /// The previous index the statement names.
+        given: u64,
+        /// The certificate's last entry.
+        current: u64,
+    },
+    /// A forbidden status transition.
+    #[error("certificate cannot go from {from} to {to}")]
+    ForbiddenTransition {
+        /// The current status.
+        from: &'static str,
+        /// The requested one.
+        to: &'static str,
+    },
+    /// The state could not be read.
+    #[error("reading log state: {0}")]
+    State(E),
+}
+
+impl<E> RuleError<E> {
+    /// The class of the violation.
+    pub fn violation(&self) -> Violation {
+        use RuleError::*;
+        match self {
+            Entry(EntryError::BadSignature { .. }) => Violation::Unauthenticated,
+            Entry(_) | Certificate(_) | Key(_) | Invalid(_) | WrongService(_) => {
+                Violation::InvalidArgument
+            }
+            UnknownCertifier(_)
+            | RetiredCertifier(_)
+            | WrongKey { .. }
+            | SchemeNotAllowed { .. }
+            | NotOperator(_)
+            | NotIssuer { .. } => Violation::PermissionDenied,
+            AlreadyIssued { .. } | AlreadyRegistered(_) => Violation::AlreadyExists,
+            UnknownCertificate { .. } => Violation::NotFound,
+            Stale { .. } | ForbiddenTransition { .. } => Violation::FailedPrecondition,
+            // Not the submitter's fault; the server reports it as internal.
+            State(_) => Violation::FailedPrecondition,
+        }
+    }
+}
+
+/// Who may sign a statement: the operator for the registry, a registered certifier otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signer {
+    /// The log operator.
+    Operator,
+    /// A certifier.
+    Certifier,
+}
+
+/// Which signer a statement needs.
+pub fn required_signer(statement: &Statement) -> Signer {
+    match statement.body {
+        Some(statement::Body::CertifierRegistered(_) | statement::Body::CertifierRetired(_)) => {
+            Signer::Operator
+        }
+        _ => Signer::Certifier,
+    }
+}
+
+/// The key that must have signed a statement: the operator's, or the registered key of the
+/// certifier it names (which must not be retired).
+pub fn signing_key<S: LogState>(
+    signed: &SignedStatement,
+    statement: &Statement,
+    operator: &VerifierKey,
+    state: &S,
+) -> Result<VerifierKey, RuleError<S::Error>> {
+    match required_signer(statement) {
+        Signer::Operator => {
+            if signed.signer != operator.name() || signed.key_id != operator.key_id() {
+                return Err(RuleError::NotOperator(operator.to_string()));
+            }
+            Ok(operator.clone())
+        }
+        Signer::Certifier => {
+            let record = certifier_of(signed, state)?;
+            record.vkey.parse().map_err(RuleError::Key)
+        }
+    }
+}
+
+/// The record of the unretired certifier that signed a statement, with the key it signed with.
+fn certifier_of<S: LogState>(
+    signed: &SignedStatement,
+    state: &S,
+) -> Result<CertifierRecord, RuleError<S::Error>> {
+    let record = active_certifier(&signed.signer, state)?;
+    if record.key_id != signed.key_id {
+        return Err(RuleError::WrongKey {
+            name: signed.signer.clone(),
+            key_id: signed.key_id,
+        });
+    }
+    Ok(record)
+}
+
+fn active_certifier<S: LogState>(
+    name: &str,
+    state: &S,
+) -> Result<CertifierRecord, RuleError<S::Error>> {
+    let record = state
+        .certifier(name)
+        .map_err(RuleError::State)?
+        .ok_or_else(|| RuleError::UnknownCertifier(name.into()))?;
+    if record.retired_index.is_some() {
+        return Err(RuleError::RetiredCertifier(name.into()));
+    }
+    Ok(record)
+}
+
+/// Decodes, authenticates and applies an entry at `index`: the whole rule check an auditor
+/// replays. The sequencer does the same in two steps, checking signatures ahead of the queue
+/// ([`signing_key`], [`crate::entry::verify_statement`]) and the state in order ([`apply`]).
+pub fn check_entry<S: LogState>(
+    bytes: &[u8],
+    index: u64,
+    operator: &VerifierKey,
+    state: &S,
+) -> Result<Change, RuleError<S::Error>> {
+    let entry: Entry = entry::decode_entry(bytes)?;
+    let Some(signed) = entry::signed_statement(&entry) else {
+        return Ok(Change::MapHead);
+    };
+    let statement = entry::decode_statement(signed)?;
+    let key = signing_key(signed, &statement, operator, state)?;
+    entry::verify_statement(signed, &key)?;
+    apply(signed, &statement, index, state)
+}
+
+/// Applies an authenticated statement at `index` to the state: the change it makes, or why it
+/// may not be appended.
+pub fn apply<S: LogState>(
+    signed: &SignedStatement,
+    statement: &Statement,
+    index: u64,
+    state: &S,
+) -> Result<Change, RuleError<S::Error>> {
+    let signer = &signed.signer;
+    match &statement.body {
+        Some(statement::Body::CertificateIssued(cert)) => {
+            let certifier = certifier_of(signed, state)?;
+            certificate::validate(cert)?;
+            if !certifier.schemes.iter().any(|s| *s == cert.scheme) {
+                return Err(RuleError::SchemeNotAllowed {
+                    name: signer.clone(),
+                    scheme: cert.scheme.clone(),
+                });
+            }
+            let key = status_key(&cert.scheme, &cert.certificate_id);
+            if let Some(existing) = state.status(&key).map_err(RuleError::State)? {
+                return Err(RuleError::AlreadyIssued {
+                    scheme: cert.scheme.clone(),
+                    certificate_id: cert.certificate_id.clone(),
+                    index: existing.issued_index,
+                });
+            }
+            Ok(Change::Status {
+                key,
+                record: StatusRecord {
+                    scheme: cert.scheme.clone(),
+                    certificate_id: cert.certificate_id.clone(),
+                    status: CertificateStatus::Active.into(),
+                    certifier: signer.clone(),
+                    issued_index: index,
+                    last_change_index: index,
+                    reason: String::new(),
+                    effective_at: 0,
+                },
+            })
+        }
+        Some(statement::Body::StatusChanged(change)) => {
+            certifier_of(signed, state)?;
+            let key = status_key(&change.scheme, &change.certificate_id);
+            let current = state
+                .status(&key)
+                .map_err(RuleError::State)?
+                .ok_or_else(|| RuleError::UnknownCertificate {
+                    scheme: change.scheme.clone(),
+                    certificate_id: change.certificate_id.clone(),
+                })?;
+            if current.certifier != *signer {
+                return Err(RuleError::NotIssuer {
+                    scheme: change.scheme.clone(),
+                    certificate_id: change.certificate_id.clone(),
+                    issuer: current.certifier.clone(),
+                    signer: signer.clone(),
+                });
+            }
+            if change.issued_index != current.issued_index {
+                return Err(RuleError::Invalid(alloc::format!(
+                    "issued_index {} is not the issuing entry {}",
+                    change.issued_index,
+                    current.issued_index
+                )));
+            }
+            if change.previous_index != current.last_change_index {
+                return Err(RuleError::Stale {
+                    given: change.previous_index,
+                    current: current.last_change_index,
+                });
+            }
+            let to = CertificateStatus::try_from(change.status).map_err(|_| {
+                RuleError::Invalid(alloc::format!("unknown status {}", change.status))
+            })?;
+            if !transition_allowed(current.status(), to) {
+                return Err(RuleError::ForbiddenTransition {
+                    from: certificate::status_name(current.status()),
+                    to: certificate::status_name(to),
+                });
+            }
+            if change.reason.trim().is_empty() {
+                return Err(RuleError::Invalid("a status change needs a reason".into()));
+            }
+            if change.effective_at <= 0 {
+                return Err(RuleError::Invalid(
+                    "a status change needs effective_at".into(),
+                ));
+            }
+            Ok(Change::Status {
+                key,
+                record: StatusRecord {
+                    status: to.into(),
+                    last_change_index: index,
+                    reason: change.reason.clone(),
+                    effective_at: change.effective_at,
+                    ..current
+                },
+            })
+        }
+        Some(statement::Body::CertifierRegistered(reg)) => {
+            let vkey: VerifierKey = reg.vkey.parse().map_err(RuleError::Key)?;
+            vkey.expect_type(KeyType::Ed25519).map_err(RuleError::Key)?;
+            for scheme in &reg.schemes {
+                certificate::check_scheme(scheme)?;
+            }
+            let name = vkey.name().to_string();
+            if state.certifier(&name).map_err(RuleError::State)?.is_some() {
+                return Err(RuleError::AlreadyRegistered(name));
+            }
+            Ok(Change::Certifier {
+                name,
+                record: CertifierRecord {
+                    vkey: vkey.to_string(),
+                    schemes: reg.schemes.clone(),
+                    registered_index: index,
+                    retired_index: None,
+                    key_id: vkey.key_id(),
+                },
+            })
+        }
+        Some(statement::Body::CertifierRetired(ret)) => {
+            let record = active_certifier(&ret.name, state)?;
+            Ok(Change::Certifier {
+                name: ret.name.clone(),
+                record: CertifierRecord {
+                    retired_index: Some(index),
+                    ..record
+                },
+            })
+        }
+        None => Err(RuleError::Entry(EntryError::Empty("statement body"))),
+    }
+}
+
+/// Whether an entry is a map head (which only the sequencer writes).
+pub fn is_map_head(entry: &Entry) -> bool {
+    matches!(entry.body, Some(entry_pb::Body::MapHead(_)))
+}
+
+/// An in-memory [`LogState`], for auditors replaying a log and for tests.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryState {
+    /// Certifiers by key name.
+    pub certifiers: alloc::collections::BTreeMap<String, CertifierRecord>,
+    /// Status records by status-map key.
+    pub statuses: alloc::collections::BTreeMap<Hash, StatusRecord>,
+}
+
+impl LogState for MemoryState {
+    type Error = core::convert::Infallible;
+
+    fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>, Self::Error> {
+        Ok(self.certifiers.get(name).cloned())
+    }
+
+    fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, Self::Error> {
+        Ok(self.statuses.get(key).cloned())
+    }
+}
+
+impl MemoryState {
+    /// Records a change.
+    pub fn record(&mut self, change: Change) {
+        match change {
+            Change::Certifier { name, record } => {
+                self.certifiers.insert(name, record);
+            }
+            Change::Status { key, record } => {
+                self.statuses.insert(key, record);
+            }
+            Change::MapHead => {}
+        }
+    }
+}
+
+/// How many certificates have `status` (for summaries).
+pub fn count_statuses(state: &MemoryState, status: CertificateStatus) -> usize {
+    state
+        .statuses
+        .values()
+        .filter(|r| r.status() == status)
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{encode_entry, sign_statement};
+    use crate::key::SigningKey;
+    use crate::proto::{
+        Certificate, CertifierRegistered, CertifierRetired, Product, StatusChanged,
+    };
+
+    struct Log {
+        operator: SigningKey,
+        state: MemoryState,
+        size: u64,
+    }
+
+    impl Log {
+        fn new() -> Log {
+            Log {
+                operator: SigningKey::from_seed("op.example", KeyType::Ed25519, &[1; 32]).unwrap(),
+                state: MemoryState::default(),
+                size: 0,
+            }
+        }
+
+        fn submit(&mut self, key: &SigningKey, body: statement::Body) -> Result<u64, Violation> {
+            let bytes = encode_entry(sign_statement(key, body).unwrap());
+            let change = check_entry(
+                &bytes,
+                self.size,
+                &self.operator.verifier_key(),
+                &self.state,
+            )
+            .map_err(|e| e.violation())?;
+            self.state.record(change);
+            self.size += 1;
+            Ok(self.size - 1)
+        }
+
+        fn register(&mut self, certifier: &SigningKey, schemes: &[&str]) -> Result<u64, Violation> {
+            let op = self.operator.clone();
+            self.submit(
+                &op,
+                statement::Body::CertifierRegistered(CertifierRegistered {
+                    vkey: certifier.verifier_key().to_string(),
+                    schemes: schemes.iter().map(|s| s.to_string()).collect(),
+                    registered_at: 1,
+                }),
+            )
+        }
+    }
+
+    fn cert(id: &str) -> statement::Body {
+        statement::Body::CertificateIssued(Certificate {
+            scheme: "EUCC".into(),
+            certificate_id: id.into(),
+            product: Some(Product {
+                vendor: "V".into(),
+                name: "N".into(),
+                ..Default::default()
+            }),
+            issued_at: 10,
+            not_after: 20,
+            ..Default::default()
+        })
+    }
+
+    fn change(id: &str, issued: u64, previous: u64, status: CertificateStatus) -> statement::Body {
+        statement::Body::StatusChanged(StatusChanged {
+            scheme: "EUCC".into(),
+            certificate_id: id.into(),
+            issued_index: issued,
+            previous_index: previous,
+            status: status.into(),
+            reason: "because".into(),
+            effective_at: 15,
+        })
+    }
+
+    fn certifier(n: u8) -> SigningKey {
+        SigningKey::from_seed(
+            &alloc::format!("cb{n}.example"),
+            KeyType::Ed25519,
+            &[n + 10; 32],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_life_of_a_certificate() {
+        use CertificateStatus::*;
+        let mut log = Log::new();
+        let cb = certifier(1);
+        log.register(&cb, &["EUCC"]).unwrap();
+        let issued = log.submit(&cb, cert("A")).unwrap();
+        let s1 = log
+            .submit(&cb, change("A", issued, issued, Suspended))
+            .unwrap();
+        // Replaying the suspension, or following a stale entry, is refused.
+        assert_eq!(
+            log.submit(&cb, change("A", issued, issued, Suspended)),
+            Err(Violation::FailedPrecondition)
+        );
+        let s2 = log.submit(&cb, change("A", issued, s1, Active)).unwrap();
+        let s3 = log.submit(&cb, change("A", issued, s2, Revoked)).unwrap();
+        assert_eq!(
+            log.submit(&cb, change("A", issued, s3, Active)),
+            Err(Violation::FailedPrecondition)
+        );
+        let record = &log.state.statuses[&status_key("EUCC", "A")];
+        assert_eq!(record.status(), Revoked);
+        assert_eq!(record.last_change_index, s3);
+    }
+
+    #[test]
+    fn violations() {
+        let mut log = Log::new();
+        let cb = certifier(1);
+        let other = certifier(2);
+        assert_eq!(log.submit(&cb, cert("A")), Err(Violation::PermissionDenied));
+        // Only the operator registers.
+        let forged = statement::Body::CertifierRegistered(CertifierRegistered {
+            vkey: cb.verifier_key().to_string(),
+            schemes: alloc::vec!["EUCC".into()],
+            registered_at: 1,
+        });
+        assert_eq!(log.submit(&cb, forged), Err(Violation::PermissionDenied));
+        log.register(&cb, &["EUCC"]).unwrap();
+        assert_eq!(log.register(&cb, &["EUCC"]), Err(Violation::AlreadyExists));
+        log.register(&other, &["Matter"]).unwrap();
+        assert_eq!(
+            log.submit(&other, cert("B")),
+            Err(Violation::PermissionDenied)
+        );
+        let issued = log.submit(&cb, cert("A")).unwrap();
+        assert_eq!(log.submit(&cb, cert("A")), Err(Violation::AlreadyExists));
+        assert_eq!(
+            log.submit(&cb, change("Z", 0, 0, CertificateStatus::Revoked)),
+            Err(Violation::NotFound)
+        );
+        assert_eq!(
+            log.submit(
+                &other,
+                change("A", issued, issued, CertificateStatus::Revoked)
+            ),
+            Err(Violation::PermissionDenied)
+        );
+        // A key with the certifier's name but another key is not the certifier.
+        let impostor = SigningKey::from_seed("cb1.example", KeyType::Ed25519, &[99; 32]).unwrap();
+        assert_eq!(
+            log.submit(&impostor, cert("C")),
+            Err(Violation::PermissionDenied)
+        );
+        let op = log.operator.clone();
+        log.submit(
+            &op,
+            statement::Body::CertifierRetired(CertifierRetired {
+                name: "cb1.example".into(),
+                reason: "r".into(),
+                retired_at: 2,
+            }),
+        )
+        .unwrap();
+        assert_eq!(log.submit(&cb, cert("D")), Err(Violation::PermissionDenied));
+        assert_eq!(log.register(&cb, &["EUCC"]), Err(Violation::AlreadyExists));
+    }
+}
