@@ -187,20 +187,22 @@ struct Sequencer {
     published: watch::Sender<Arc<Published>>,
 }
 
-/// Starts the sequencer over `storage`, resuming from what is on disk. Returns its handle, the
-/// published state (already holding a signed checkpoint of the stored tree) and its thread.
+/// A started sequencer.
+pub struct Started {
+    /// Submits to it.
+    pub handle: SequencerHandle,
+    /// The published state, already holding a signed checkpoint of the stored tree.
+    pub published: watch::Receiver<Arc<Published>>,
+    /// Its thread, which ends after its batch once every handle is dropped.
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts the sequencer over `storage`, resuming from what is on disk.
 pub fn start(
     storage: Arc<dyn Storage>,
     log_key: SigningKey,
     config: BatchConfig,
-) -> Result<
-    (
-        SequencerHandle,
-        watch::Receiver<Arc<Published>>,
-        std::thread::JoinHandle<()>,
-    ),
-    StorageError,
-> {
+) -> Result<Started, StorageError> {
     let size = storage.size()?;
     let range = CompactRange::from_reader(size, &TileHashReader(StorageTiles(&*storage)))
         .map_err(|e| StorageError::Corrupt(format!("reading the tree edge: {e}")))?;
@@ -250,14 +252,14 @@ pub fn start(
         .name("sequencer".into())
         .spawn(move || sequencer.run(submissions))
         .map_err(|e| StorageError::Backend(format!("starting the sequencer: {e}")))?;
-    Ok((
-        SequencerHandle {
+    Ok(Started {
+        handle: SequencerHandle {
             queue,
             capacity: config.queue,
         },
-        rx,
+        published: rx,
         thread,
-    ))
+    })
 }
 
 fn sign(log_key: &SigningKey, size: u64, root: Hash) -> Result<String, StorageError> {

@@ -32,14 +32,14 @@ pub async fn serve(
     let keys = load_or_create_keys(&args.data, &args.origin)?;
     let storage: Arc<dyn Storage> =
         Arc::new(SledStorage::open(&args.data.join("db")).context("opening the database")?);
-    let (handle, published, sequencer_thread) =
-        sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
-            .context("starting the sequencer")?;
-    let size = published.borrow().size;
+    let started = sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
+        .context("starting the sequencer")?;
+    let sequencer_thread = started.thread;
+    let size = started.published.borrow().size;
     let log = Arc::new(Log::new(
         storage,
-        handle,
-        published,
+        started.handle,
+        started.published,
         keys.operator.verifier_key(),
     ));
 

@@ -289,7 +289,7 @@ pub fn apply<S: LogState>(
         Some(statement::Body::CertificateIssued(cert)) => {
             let certifier = certifier_of(signed, state)?;
             certificate::validate(cert)?;
-            if !certifier.schemes.iter().any(|s| *s == cert.scheme) {
+            if !certifier.schemes.contains(&cert.scheme) {
                 return Err(RuleError::SchemeNotAllowed {
                     name: signer.clone(),
                     scheme: cert.scheme.clone(),

@@ -242,6 +242,7 @@ struct TesseraTiles {
 }
 
 impl TileReader for TesseraTiles {
+    type Tile = Vec<u8>;
     type Error = io::Error;
 
     fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Vec<u8>, io::Error> {

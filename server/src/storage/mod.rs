@@ -105,6 +105,7 @@ pub(crate) mod tests {
                     schemes: vec!["EUCC".into()],
                     registered_index: start,
                     retired_index: None,
+                    key_id: 0,
                 },
             )],
             statuses: vec![(
