@@ -156,8 +156,9 @@ impl SignedCheckpoint {
         log_key: &VerifierKey,
     ) -> Result<SignedCheckpoint, CheckpointError> {
         log_key.expect_type(KeyType::Ed25519)?;
+        // Parsed before the signature is checked so that a malformed checkpoint says so rather
+        // than "unsigned"; nothing parsed is trusted until then.
         let note = Note::parse(bytes)?;
-        note.verify(&[log_key])?;
         let checkpoint = Checkpoint::parse(note.text())?;
         if checkpoint.origin != log_key.name() {
             return Err(CheckpointError::OriginMismatch {
@@ -165,6 +166,7 @@ impl SignedCheckpoint {
                 key: log_key.name().into(),
             });
         }
+        note.verify(&[log_key])?;
         Ok(SignedCheckpoint { checkpoint, note })
     }
 
@@ -256,9 +258,17 @@ mod tests {
         let vkey = key.verifier_key();
         let opened = SignedCheckpoint::verify(signed.to_text().as_bytes(), &vkey).unwrap();
         assert_eq!(opened, signed);
+        // Another log's key: refused for its origin.
         let other = SigningKey::from_seed("other.example/log", KeyType::Ed25519, &[3; 32]).unwrap();
         assert!(matches!(
             SignedCheckpoint::verify(signed.to_text().as_bytes(), &other.verifier_key()),
+            Err(CheckpointError::OriginMismatch { .. })
+        ));
+        // Another key with the log's name: the signature is not by a known key.
+        let impostor =
+            SigningKey::from_seed("certlog.local/log", KeyType::Ed25519, &[4; 32]).unwrap();
+        assert!(matches!(
+            SignedCheckpoint::verify(signed.to_text().as_bytes(), &impostor.verifier_key()),
             Err(CheckpointError::Note(NoteError::UnverifiedNote(_)))
         ));
         assert!(matches!(

@@ -505,11 +505,17 @@ fn another_key_does_not_verify_the_checkpoint() {
     let other = SigningKey::from_seed("example.com/other", KeyType::Ed25519, &[1; 32]).unwrap();
     let impostor =
         SigningKey::from_seed("example.com/log/testdata", KeyType::Ed25519, &[2; 32]).unwrap();
-    for key in [other, impostor] {
+    for (key, reason) in [
+        (other, "INVALID: checkpoint origin"),
+        (
+            impostor,
+            "INVALID: checkpoint note: no signature by a known key",
+        ),
+    ] {
         let vkey = key.verifier_key().to_string();
         let out = run(&["checkpoint", file.path(), "--log-vkey", &vkey]);
         assert_status(&out, 1);
-        assert!(stdout(&out).starts_with("INVALID: checkpoint note: no signature by a known key"));
+        assert!(stdout(&out).starts_with(reason), "{}", stdout(&out));
     }
     // The right key, but a changed size: the signature fails.
     let changed = CHECKPOINT_15.replacen("\n15\n", "\n16\n", 1);

@@ -2,9 +2,9 @@
 //! here is a usage error (exit status 2).
 
 use std::io::Read as _;
-use std::path::Path;
 
 use certlog_verifier::key::KeyType;
+use certlog_verifier::key_file;
 use certlog_verifier::{Hash, VerifierKey};
 
 use crate::Error;
@@ -46,28 +46,9 @@ fn read_file(path: &str) -> Result<Vec<u8>, Error> {
 /// A verifier key of type `key_type` given as `--<flag>`: the vkey itself, `@FILE`, or the path of
 /// a file; a file holds the vkey on its first line.
 pub fn verifier_key(flag: &str, arg: &str, key_type: KeyType) -> Result<VerifierKey, Error> {
-    let key = if let Some(path) = arg.strip_prefix('@') {
-        key_file(flag, path)?
-    } else {
-        match arg.parse::<VerifierKey>() {
-            Ok(key) => key,
-            Err(_) if Path::new(arg).is_file() => key_file(flag, arg)?,
-            Err(err) => {
-                return Err(Error::Usage(format!(
-                    "--{flag} {arg:?} is neither a verifier key ({err}) nor a file"
-                )));
-            }
-        }
-    };
+    let key =
+        key_file::verifier_key_arg(arg).map_err(|err| Error::Usage(format!("--{flag}: {err}")))?;
     key.expect_type(key_type)
         .map_err(|err| Error::Usage(format!("--{flag}: {err}")))?;
     Ok(key)
-}
-
-fn key_file(flag: &str, path: &str) -> Result<VerifierKey, Error> {
-    let bytes = read_file(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let line = text.lines().next().unwrap_or_default();
-    line.parse()
-        .map_err(|err| Error::Usage(format!("--{flag}: the first line of {path}: {err}")))
 }
