@@ -405,3 +405,249 @@ impl Sequencer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::StorageTiles;
+    use crate::storage::MemoryStorage;
+    use certlog_verifier::entry::{decode_entry, decode_statement, encode_entry, sign_statement};
+    use certlog_verifier::merkle::{leaf_hash, root_of};
+    use certlog_verifier::proto::{Certificate, CertifierRegistered, Product, statement};
+    use certlog_verifier::rules::Violation;
+    use certlog_verifier::tiles::{TileId, TileReader, read_tile};
+    use certlog_verifier::{KeyType, SignedCheckpoint};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn key(name: &str, seed: u8) -> SigningKey {
+        SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
+    }
+
+    fn submission(signer: &SigningKey, body: statement::Body) -> Submission {
+        let bytes = encode_entry(sign_statement(signer, body).unwrap());
+        let entry = decode_entry(&bytes).unwrap();
+        let signed = certlog_verifier::entry::signed_statement(&entry)
+            .unwrap()
+            .clone();
+        Submission {
+            leaf_hash: leaf_hash(&bytes),
+            statement: decode_statement(&signed).unwrap(),
+            signed,
+            bytes,
+        }
+    }
+
+    fn register(operator: &SigningKey, certifier: &SigningKey) -> Submission {
+        submission(
+            operator,
+            statement::Body::CertifierRegistered(CertifierRegistered {
+                vkey: certifier.verifier_key().to_string(),
+                schemes: vec!["EUCC".into()],
+                registered_at: 1,
+            }),
+        )
+    }
+
+    fn issue(certifier: &SigningKey, id: u64) -> Submission {
+        submission(
+            certifier,
+            statement::Body::CertificateIssued(Certificate {
+                scheme: "EUCC".into(),
+                certificate_id: format!("C-{id}"),
+                product: Some(Product {
+                    vendor: "V".into(),
+                    name: "N".into(),
+                    ..Default::default()
+                }),
+                issued_at: 10,
+                not_after: 20,
+                ..Default::default()
+            }),
+        )
+    }
+
+    const CONFIG: BatchConfig = BatchConfig {
+        max_entries: 64,
+        interval: Duration::from_millis(1),
+        queue: 1024,
+    };
+
+    fn log_key() -> SigningKey {
+        key("test.example/log", 1)
+    }
+
+    /// Checks everything stored against the entries alone: root, tiles, checkpoint.
+    fn check_stored(storage: &dyn Storage) {
+        let size = storage.size().unwrap();
+        let entries = storage.entries(0, size).unwrap();
+        assert_eq!(entries.len() as u64, size);
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let text = storage.checkpoint(size).unwrap().unwrap();
+        let signed = SignedCheckpoint::verify(text.as_bytes(), &log_key().verifier_key()).unwrap();
+        assert_eq!(signed.checkpoint.size, size);
+        assert_eq!(signed.checkpoint.root, root_of(&leaves));
+        for tile in certlog_verifier::tiles::hash_tiles_at(size) {
+            if let certlog_verifier::tiles::TileLevel::Hashes(0) = tile.level {
+                let stored = StorageTiles(storage)
+                    .read_tile(0, tile.index, tile.width)
+                    .unwrap();
+                let start = tile.first_position() as usize;
+                let want: Vec<u8> = leaves[start..start + usize::from(tile.width)]
+                    .iter()
+                    .flat_map(|h| h.0)
+                    .collect();
+                assert_eq!(&stored[..want.len()], &want[..], "{tile}");
+            }
+        }
+        // Level-1 tiles hold the roots of full level-0 tiles.
+        if size >= 256 {
+            let reader = TileHashReader(StorageTiles(storage));
+            let tile = read_tile(TileId::hashes(1, 0, 1), &reader).unwrap();
+            assert_eq!(tile, root_of(&leaves[..256]).0.to_vec());
+        }
+    }
+
+    #[tokio::test]
+    async fn batches_apply_the_rules_and_answer_every_submitter() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
+        let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
+        let seq = started.handle;
+        seq.submit(register(&operator, &cb)).await.unwrap();
+        // Issue, the same bytes again, the same certificate again, and a stranger's, at once.
+        let stranger = key("stranger.example", 4);
+        let (a, b, c, d) = tokio::join!(
+            seq.submit(issue(&cb, 1)),
+            seq.submit(issue(&cb, 1)),
+            seq.submit(issue(&cb, 2)),
+            seq.submit(issue(&stranger, 3)),
+        );
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert_eq!(a.index, b.index);
+        assert!(!a.duplicate && b.duplicate);
+        assert!(!c.duplicate);
+        match d {
+            Err(SequenceError::Rule(e)) => assert_eq!(e.violation(), Violation::PermissionDenied),
+            other => panic!("{other:?}"),
+        }
+        // Identical bytes of a stored entry: its index again, nothing appended.
+        let again = seq.submit(issue(&cb, 2)).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.index, c.index);
+        assert_eq!(storage.size().unwrap(), 3);
+        check_stored(&*storage);
+    }
+
+    #[tokio::test]
+    async fn a_restart_resumes_the_same_tree_across_tile_boundaries() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
+        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
+        let mut id = 0;
+        for round in 0..3 {
+            let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+            let size = started.published.borrow().size;
+            assert_eq!(size, storage.size().unwrap());
+            if round == 0 {
+                started
+                    .handle
+                    .submit(register(&operator, &cb))
+                    .await
+                    .unwrap();
+            }
+            let pending: Vec<_> = (0..150)
+                .map(|_| {
+                    id += 1;
+                    started.handle.submit(issue(&cb, id))
+                })
+                .collect();
+            for result in futures_join_all(pending).await {
+                result.unwrap();
+            }
+            drop(started.handle);
+            started.thread.join().unwrap();
+        }
+        assert_eq!(storage.size().unwrap(), 451);
+        check_stored(&*storage);
+    }
+
+    /// Awaits futures one after the other (they were all queued when created).
+    async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+        let mut out = Vec::with_capacity(futures.len());
+        for f in futures {
+            out.push(f.await);
+        }
+        out
+    }
+
+    /// Storage whose commits fail after a number of successes: a full disk.
+    struct FailingStorage {
+        inner: MemoryStorage,
+        commits_left: AtomicUsize,
+    }
+
+    impl Storage for FailingStorage {
+        fn size(&self) -> crate::storage::Result<u64> {
+            self.inner.size()
+        }
+        fn entry(&self, i: u64) -> crate::storage::Result<Option<Vec<u8>>> {
+            self.inner.entry(i)
+        }
+        fn entries(&self, s: u64, e: u64) -> crate::storage::Result<Vec<Vec<u8>>> {
+            self.inner.entries(s, e)
+        }
+        fn leaf_index(&self, h: &Hash) -> crate::storage::Result<Option<u64>> {
+            self.inner.leaf_index(h)
+        }
+        fn tile(&self, l: u8, i: u64) -> crate::storage::Result<Option<Vec<u8>>> {
+            self.inner.tile(l, i)
+        }
+        fn certifier(&self, n: &str) -> crate::storage::Result<Option<CertifierRecord>> {
+            self.inner.certifier(n)
+        }
+        fn status(&self, k: &Hash) -> crate::storage::Result<Option<StatusRecord>> {
+            self.inner.status(k)
+        }
+        fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
+            self.inner.certificate_entries(k)
+        }
+        fn checkpoint(&self, s: u64) -> crate::storage::Result<Option<String>> {
+            self.inner.checkpoint(s)
+        }
+        fn commit(&self, batch: &Batch) -> crate::storage::Result<()> {
+            let left = self.commits_left.load(Ordering::SeqCst);
+            if left == 0 {
+                return Err(StorageError::Backend("No space left on device".into()));
+            }
+            self.commits_left.store(left - 1, Ordering::SeqCst);
+            self.inner.commit(batch)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_never_acknowledged_and_stops_the_log() {
+        let storage = Arc::new(FailingStorage {
+            inner: MemoryStorage::default(),
+            // The empty tree's checkpoint, then the registration.
+            commits_left: AtomicUsize::new(2),
+        });
+        let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
+        started
+            .handle
+            .submit(register(&operator, &cb))
+            .await
+            .unwrap();
+        let refused = started.handle.submit(issue(&cb, 1)).await;
+        assert!(
+            matches!(&refused, Err(SequenceError::Storage(m)) if m.contains("No space left")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            started.handle.submit(issue(&cb, 2)).await,
+            Err(SequenceError::Storage(_))
+        ));
+        assert_eq!(storage.size().unwrap(), 1);
+        assert_eq!(started.published.borrow().size, 1);
+        started.thread.join().unwrap();
+    }
+}
