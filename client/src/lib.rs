@@ -7,9 +7,11 @@
 use certlog_proto::services::admin_client::AdminClient;
 use certlog_proto::services::certificate_log_client::CertificateLogClient;
 use certlog_proto::{
-    GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest, GetInclusionProofRequest,
-    GetStatusRequest, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
+    CertificateRef, GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest,
+    GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, ProofBundle, SubmitRequest,
+    SubmitResponse, get_inclusion_proof_request::Leaf, get_proof_bundle_request as bundle_request,
 };
+use certlog_verifier::bundle::{Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::merkle::{self, leaf_hash};
 use certlog_verifier::proto::{
@@ -17,6 +19,7 @@ use certlog_verifier::proto::{
     StatusRecord, statement,
 };
 use certlog_verifier::{Hash, SignedCheckpoint, SigningKey, VerifierKey, certificate};
+use prost::Message as _;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
 
@@ -51,6 +54,20 @@ fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, ClientError> {
         .collect()
 }
 
+/// Whose proof bundle.
+#[derive(Clone, Debug)]
+pub enum BundleFor {
+    /// A certificate by scheme and ID.
+    Id {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+    },
+    /// The certificate that lists a firmware image, by its SHA-256.
+    Firmware([u8; 32]),
+}
+
 /// The log's receipt for a submitted entry.
 #[derive(Clone, Debug)]
 pub struct Receipt {
@@ -79,7 +96,8 @@ pub struct InclusionProof {
     pub checkpoint: Option<SignedCheckpoint>,
 }
 
-/// A connection to a log.
+/// A connection to a log; clones share the connection.
+#[derive(Clone)]
 pub struct Client {
     log: CertificateLogClient<Channel>,
     admin: AdminClient<Channel>,
@@ -295,6 +313,50 @@ impl Client {
             text => Some(self.open_checkpoint(text)?),
         };
         Ok((r.size2, hashes(&r.proof)?, checkpoint))
+    }
+
+    /// The proof bundle of a certificate (by scheme and ID, or by firmware SHA-256), with the
+    /// consistency proof from `since` when it is not 0. Checked with the log key when it is
+    /// known (the status is not judged here: that is the verifier's, at its own time).
+    pub async fn bundle(
+        &mut self,
+        certificate: BundleFor,
+        since: u64,
+    ) -> Result<ProofBundle, ClientError> {
+        let certificate = match certificate {
+            BundleFor::Id {
+                scheme,
+                certificate_id,
+            } => bundle_request::Certificate::Id(CertificateRef {
+                scheme,
+                certificate_id,
+            }),
+            BundleFor::Firmware(digest) => {
+                bundle_request::Certificate::FirmwareSha256(digest.to_vec())
+            }
+        };
+        let bundle = self
+            .log
+            .get_proof_bundle(GetProofBundleRequest {
+                certificate: Some(certificate),
+                since,
+            })
+            .await?
+            .into_inner();
+        if let Some(log_key) = &self.log_key {
+            let policy = Policy {
+                log_key,
+                witnesses: &[],
+                quorum: 0,
+            };
+            let options = Options {
+                now: 0,
+                ..Options::default()
+            };
+            certlog_verifier::bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &options)
+                .map_err(|e| ClientError::Verification(format!("proof bundle: {e}")))?;
+        }
+        Ok(bundle)
     }
 
     /// A certificate's status record and the indexes of its entries.

@@ -6,17 +6,18 @@ use std::sync::Arc;
 use certlog_proto::services::admin_server::Admin;
 use certlog_proto::services::certificate_log_server::CertificateLog;
 use certlog_proto::{
-    GetCheckpointRequest, GetCheckpointResponse, GetConsistencyProofRequest,
+    CertificateRef, GetCheckpointRequest, GetCheckpointResponse, GetConsistencyProofRequest,
     GetConsistencyProofResponse, GetEntriesRequest, GetEntriesResponse, GetInclusionProofRequest,
-    GetInclusionProofResponse, GetStatusRequest, GetStatusResponse, SubmitRequest, SubmitResponse,
-    get_inclusion_proof_request::Leaf,
+    GetInclusionProofResponse, GetProofBundleRequest, GetStatusRequest, GetStatusResponse,
+    ProofBundle, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
+    get_proof_bundle_request::Certificate,
 };
 use certlog_verifier::Hash;
 use certlog_verifier::rules::Violation;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
-use crate::log::{Channel, Log, LogError};
+use crate::log::{BundleTarget, Channel, Log, LogError};
 
 /// Entries per message of a GetEntries stream.
 const ENTRIES_PER_MESSAGE: u64 = 256;
@@ -171,6 +172,33 @@ impl CertificateLog for CertificateLogService {
             proof: hashes(proof),
             checkpoint: self.0.checkpoint_if_signed(size2)?.unwrap_or_default(),
         }))
+    }
+
+    async fn get_proof_bundle(
+        &self,
+        request: Request<GetProofBundleRequest>,
+    ) -> Result<Response<ProofBundle>, Status> {
+        let request = request.into_inner();
+        let target = match request.certificate {
+            Some(Certificate::Id(CertificateRef {
+                scheme,
+                certificate_id,
+            })) => BundleTarget::Certificate {
+                scheme,
+                certificate_id,
+            },
+            Some(Certificate::FirmwareSha256(digest)) => BundleTarget::Firmware(
+                digest
+                    .try_into()
+                    .map_err(|_| Status::invalid_argument("firmware_sha256 must be 32 bytes"))?,
+            ),
+            None => {
+                return Err(Status::invalid_argument(
+                    "give a certificate ID or a firmware digest",
+                ));
+            }
+        };
+        Ok(Response::new(self.0.bundle(target, request.since).await?))
     }
 
     async fn get_status(

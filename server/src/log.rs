@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
+use certlog_verifier::bundle::{self, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::entry_bundle::{self, MAX_ENTRY_SIZE};
 use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
-use certlog_verifier::proto::{CertifierRecord, Statement, StatusRecord};
+use certlog_verifier::proto::{CertifierRecord, ProofBundle, Statement, StatusRecord};
 use certlog_verifier::rules::{self, LogState, RuleError};
+use certlog_verifier::status_map;
 use certlog_verifier::tiles::{TileError, TileHashReader, TileLevel, TileReader};
 use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
+use prost::Message as _;
 use tokio::sync::watch;
 
-use crate::reader::CachedTiles;
+use crate::reader::{CachedTiles, StorageMap};
 use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
 use crate::storage::{Storage, StorageError};
 
@@ -58,6 +61,27 @@ impl Channel {
             Channel::Retire => "RetireCertifier takes a CertifierRetired statement",
         }
     }
+}
+
+/// Whose proof bundle.
+#[derive(Clone, Debug)]
+pub enum BundleTarget {
+    /// A certificate by scheme and ID (absent ones get a proof of absence).
+    Certificate {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+    },
+    /// The first certificate that lists a firmware SHA-256.
+    Firmware([u8; 32]),
+}
+
+/// How many times a bundle is built before giving up on a log that changes under it.
+const BUNDLE_ATTEMPTS: usize = 5;
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a request failed.
@@ -130,15 +154,18 @@ pub struct Log {
     sequencer: SequencerHandle,
     published: watch::Receiver<Arc<Published>>,
     operator: VerifierKey,
+    log_key: VerifierKey,
 }
 
 impl Log {
-    /// A log over `storage`, written by `sequencer`, administered with `operator`'s key.
+    /// A log over `storage`, written by `sequencer`, administered with `operator`'s key and
+    /// signing with the key that `log_key` verifies.
     pub fn new(
         storage: Arc<dyn Storage>,
         sequencer: SequencerHandle,
         published: watch::Receiver<Arc<Published>>,
         operator: VerifierKey,
+        log_key: VerifierKey,
     ) -> Log {
         Log {
             tiles: CachedTiles::new(storage.clone(), TILE_CACHE),
@@ -146,6 +173,7 @@ impl Log {
             sequencer,
             published,
             operator,
+            log_key,
         }
     }
 
@@ -287,6 +315,119 @@ impl Log {
             }
         }
         Ok((record, self.storage.certificate_entries(&key)?))
+    }
+
+    /// The proof bundle of a certificate, by scheme and ID or by firmware digest, proven against
+    /// the latest checkpoint, with the consistency proof from `since` when it is not 0.
+    ///
+    /// Storage may already hold a batch that is not published yet; the bundle is checked with
+    /// the verifier before it leaves, and built again over the next published state if a
+    /// concurrent batch made it inconsistent.
+    pub async fn bundle(&self, target: BundleTarget, since: u64) -> Result<ProofBundle, LogError> {
+        let mut published = self.published.clone();
+        for _ in 0..BUNDLE_ATTEMPTS {
+            let snapshot = published.borrow_and_update().clone();
+            let bundle = self.build_bundle(&target, since, &snapshot)?;
+            let policy = Policy {
+                log_key: &self.log_key,
+                witnesses: &[],
+                quorum: 0,
+            };
+            let options = Options {
+                now: i64::MAX,
+                ..Options::default()
+            };
+            match bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &options) {
+                Ok(_) => return Ok(bundle),
+                Err(e) => {
+                    tracing::debug!(error = %e, "bundle raced a batch: building it again");
+                    let next = tokio::time::timeout(PUBLISH_WAIT, published.changed()).await;
+                    if !matches!(next, Ok(Ok(()))) {
+                        return Err(LogError::Unavailable(format!(
+                            "cannot build the bundle: {e}"
+                        )));
+                    }
+                }
+            }
+        }
+        Err(LogError::Unavailable(
+            "the log is changing too fast to build a bundle; retry".into(),
+        ))
+    }
+
+    fn build_bundle(
+        &self,
+        target: &BundleTarget,
+        since: u64,
+        published: &Published,
+    ) -> Result<ProofBundle, LogError> {
+        let size = published.size;
+        if size == 0 {
+            return Err(LogError::NotFound("the log is empty".into()));
+        }
+        let key = match target {
+            BundleTarget::Certificate {
+                scheme,
+                certificate_id,
+            } => certificate::status_key(scheme, certificate_id),
+            BundleTarget::Firmware(digest) => self.storage.firmware(digest)?.ok_or_else(|| {
+                LogError::NotFound(format!(
+                    "no certificate lists firmware with SHA-256 {}",
+                    hex_string(digest)
+                ))
+            })?,
+        };
+        let proof = |index: u64| -> Result<(Vec<u8>, Vec<Vec<u8>>), LogError> {
+            let bytes = self
+                .storage
+                .entry(index)?
+                .ok_or_else(|| LogError::Unavailable(format!("entry {index} is missing")))?;
+            let (_, _, hashes) = self.inclusion_proof(index, size)?;
+            Ok((bytes, hashes.iter().map(|h| h.0.to_vec()).collect()))
+        };
+        let mut bundle = ProofBundle {
+            checkpoint: published.checkpoint.clone(),
+            map_head_index: size - 1,
+            ..ProofBundle::default()
+        };
+        (bundle.map_head, bundle.map_head_proof) = proof(size - 1)?;
+        match (self.storage.status(&key)?, target) {
+            (Some(record), _) if record.issued_index < size => {
+                (bundle.entry, bundle.entry_proof) = proof(record.issued_index)?;
+                bundle.entry_index = record.issued_index;
+                let certifier = self.storage.certifier(&record.certifier)?.ok_or_else(|| {
+                    LogError::Unavailable(format!("certifier {} is missing", record.certifier))
+                })?;
+                (bundle.registration, bundle.registration_proof) =
+                    proof(certifier.registered_index)?;
+                bundle.registration_index = certifier.registered_index;
+                bundle.scheme = record.scheme.clone();
+                bundle.certificate_id = record.certificate_id.clone();
+                bundle.status = Some(record);
+            }
+            (
+                _,
+                BundleTarget::Certificate {
+                    scheme,
+                    certificate_id,
+                },
+            ) => {
+                bundle.scheme = scheme.clone();
+                bundle.certificate_id = certificate_id.clone();
+            }
+            (_, BundleTarget::Firmware(_)) => {
+                return Err(LogError::Unavailable(
+                    "the certificate is not published yet".into(),
+                ));
+            }
+        }
+        bundle.status_proof = Some(status_map::prove(&StorageMap(&*self.storage), &key)?.proof);
+        if since > 0 && since < size {
+            let (_, proof) = self.consistency_proof(since, size)?;
+            bundle.consistency_from = since;
+            bundle.consistency_proof = proof.iter().map(|h| h.0.to_vec()).collect();
+        }
+        Ok(bundle)
     }
 
     /// The bytes of a tile or entry bundle, if the published tree has it.

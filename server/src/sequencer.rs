@@ -1,7 +1,8 @@
 //! The sequencer (DESIGN "Storage and the write path"): one thread that takes authenticated
 //! submissions from a bounded queue, batches them (up to `batch_max` entries, waiting at most
 //! `batch_interval` for more after the first), applies the log's rules in order, and writes the
-//! batch (entries, tiles, records and the signed checkpoint of the new tree) in one atomic,
+//! batch (entries, tiles, records, status-map nodes, a closing map head entry and the signed
+//! checkpoint of the new tree) in one atomic,
 //! flushed storage commit. Only then is the new checkpoint published and every submitter
 //! answered: nothing is acknowledged before it is durable.
 //!
@@ -13,14 +14,19 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
-use certlog_verifier::merkle::{CompactRange, NodeId};
-use certlog_verifier::proto::{CertifierRecord, SignedStatement, Statement, StatusRecord};
+use certlog_verifier::certificate;
+use certlog_verifier::merkle::{CompactRange, NodeId, leaf_hash};
+use certlog_verifier::proto::{
+    CertifierRecord, Entry, MapHead, SignedStatement, Statement, StatusRecord, entry, statement,
+};
 use certlog_verifier::rules::{self, Change, LogState, RuleError};
+use certlog_verifier::status_map::MapUpdate;
 use certlog_verifier::tiles::{TILE_HEIGHT, TILE_WIDTH, TileHashReader};
 use certlog_verifier::{Checkpoint, Hash, SigningKey};
+use prost::Message as _;
 use tokio::sync::{oneshot, watch};
 
-use crate::reader::StorageTiles;
+use crate::reader::{StorageMap, StorageTiles};
 use crate::storage::{Batch, Storage, StorageError};
 
 /// How the sequencer batches.
@@ -269,7 +275,33 @@ fn sign(log_key: &SigningKey, size: u64, root: Hash) -> Result<String, StorageEr
         .map_err(|e| StorageError::Backend(format!("signing the checkpoint: {e}")))
 }
 
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 impl Sequencer {
+    /// Appends a leaf to the tree, keeping the tile buffers and noting the tiles to write.
+    fn append(
+        &mut self,
+        leaf: Hash,
+        full_tiles: &mut Vec<(u8, u64, Vec<u8>)>,
+        touched: &mut BTreeSet<u8>,
+    ) {
+        let tiles = &mut self.tiles;
+        self.range.append(leaf, |node: NodeId, hash| {
+            if node.level % TILE_HEIGHT == 0 {
+                let level = node.level / TILE_HEIGHT;
+                touched.insert(level);
+                if let Some(tile) = tiles.push(level, hash) {
+                    full_tiles.push((level, node.index / u64::from(TILE_WIDTH), tile));
+                }
+            }
+        });
+    }
+
     fn run(mut self, submissions: Receiver<(Submission, Reply)>) {
         while let Ok(first) = submissions.recv() {
             let mut batch = vec![first];
@@ -297,8 +329,9 @@ impl Sequencer {
     fn integrate(&mut self, batch: Vec<(Submission, Reply)>) -> Result<(), StorageError> {
         let start_size = self.range.size();
         let saved = (self.range.clone(), self.tiles.clone());
+        let storage = self.storage.clone();
         let mut state = BatchState {
-            storage: &*self.storage,
+            storage: &*storage,
             certifiers: HashMap::new(),
             statuses: HashMap::new(),
         };
@@ -346,27 +379,47 @@ impl Sequencer {
                 }
                 Ok(Change::MapHead) => {}
             }
-            let tiles = &mut self.tiles;
-            let full = &mut out.tiles;
-            self.range.append(sub.leaf_hash, |node: NodeId, hash| {
-                if node.level % TILE_HEIGHT == 0 {
-                    let level = node.level / TILE_HEIGHT;
-                    touched.insert(level);
-                    if let Some(tile) = tiles.push(level, hash) {
-                        full.push((level, node.index / u64::from(TILE_WIDTH), tile));
+            if let Some(statement::Body::CertificateIssued(c)) = &sub.statement.body {
+                let key = certificate::status_key(&c.scheme, &c.certificate_id);
+                for d in c.product.iter().flat_map(|p| &p.firmware_digests) {
+                    if let (true, Ok(digest)) =
+                        (d.alg == "sha256", <[u8; 32]>::try_from(&d.digest[..]))
+                    {
+                        out.firmware.push((digest, index, key));
                     }
                 }
-            });
+            }
+            self.append(sub.leaf_hash, &mut out.tiles, &mut touched);
             in_batch.insert(sub.leaf_hash, index);
             out.entries.push((index, sub.bytes, sub.leaf_hash));
             waiting.push((reply, index, sub.leaf_hash, false));
         }
 
-        let size = self.range.size();
-        if size == start_size {
+        if self.range.size() == start_size {
             // Nothing new: only duplicates of stored entries and refusals, all answered.
             return Ok(());
         }
+        // The batch ends with the map head of everything before it.
+        let map_store = StorageMap(&*self.storage);
+        let mut map = MapUpdate::new(&map_store);
+        for (key, record, _) in &out.statuses {
+            map.set(*key, certificate::status_record_hash(record))?;
+        }
+        let head_index = self.range.size();
+        let head = Entry {
+            body: Some(entry::Body::MapHead(MapHead {
+                root: map.root()?.0.to_vec(),
+                tree_size: head_index,
+                timestamp: unix_now(),
+            })),
+        }
+        .encode_to_vec();
+        out.map_nodes = map.into_changes()?;
+        let head_hash = leaf_hash(&head);
+        self.append(head_hash, &mut out.tiles, &mut touched);
+        out.entries.push((head_index, head, head_hash));
+
+        let size = self.range.size();
         for level in touched {
             let tile = &self.tiles.0[usize::from(level)];
             if !tile.is_empty() {
@@ -414,7 +467,9 @@ mod tests {
     use certlog_verifier::entry::{decode_entry, decode_statement, encode_entry, sign_statement};
     use certlog_verifier::merkle::{leaf_hash, root_of};
     use certlog_verifier::proto::{Certificate, CertifierRegistered, Product, statement};
+    use certlog_verifier::replay::Replay;
     use certlog_verifier::rules::Violation;
+    use certlog_verifier::status_map::{MapNode, NodePath};
     use certlog_verifier::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::{KeyType, SignedCheckpoint};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -476,11 +531,30 @@ mod tests {
         key("test.example/log", 1)
     }
 
-    /// Checks everything stored against the entries alone: root, tiles, checkpoint.
-    fn check_stored(storage: &dyn Storage) {
+    /// Checks everything stored against the entries alone: root, tiles, checkpoint, and the
+    /// rules and status map replayed, whose every map head must match. Returns the number of
+    /// statements (entries that are not map heads).
+    fn check_stored(storage: &dyn Storage) -> u64 {
         let size = storage.size().unwrap();
         let entries = storage.entries(0, size).unwrap();
         assert_eq!(entries.len() as u64, size);
+        let mut replay = Replay::new(key("op.example", 2).verifier_key());
+        for e in &entries {
+            replay.apply(e).unwrap();
+        }
+        let statements = size - replay.map_heads;
+        // Every batch ends with a map head.
+        assert!(matches!(
+            decode_entry(entries.last().unwrap()).unwrap().body,
+            Some(certlog_verifier::proto::entry::Body::MapHead(_))
+        ));
+        assert_eq!(
+            storage
+                .map_node(&NodePath::ROOT)
+                .unwrap()
+                .map_or(certlog_verifier::status_map::EMPTY, |n| n.hash()),
+            replay.map.root()
+        );
         let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
         let text = storage.checkpoint(size).unwrap().unwrap();
         let signed = SignedCheckpoint::verify(text.as_bytes(), &log_key().verifier_key()).unwrap();
@@ -505,6 +579,7 @@ mod tests {
             let tile = read_tile(TileId::hashes(1, 0, 1), &reader).unwrap();
             assert_eq!(tile, root_of(&leaves[..256]).0.to_vec());
         }
+        statements
     }
 
     #[tokio::test]
@@ -534,8 +609,7 @@ mod tests {
         let again = seq.submit(issue(&cb, 2)).await.unwrap();
         assert!(again.duplicate);
         assert_eq!(again.index, c.index);
-        assert_eq!(storage.size().unwrap(), 3);
-        check_stored(&*storage);
+        assert_eq!(check_stored(&*storage), 3);
     }
 
     #[tokio::test]
@@ -566,8 +640,7 @@ mod tests {
             drop(started.handle);
             started.thread.join().unwrap();
         }
-        assert_eq!(storage.size().unwrap(), 451);
-        check_stored(&*storage);
+        assert_eq!(check_stored(&*storage), 451);
     }
 
     /// Awaits futures one after the other (they were all queued when created).
@@ -613,6 +686,12 @@ mod tests {
         fn checkpoint(&self, s: u64) -> crate::storage::Result<Option<String>> {
             self.inner.checkpoint(s)
         }
+        fn map_node(&self, p: &NodePath) -> crate::storage::Result<Option<MapNode>> {
+            self.inner.map_node(p)
+        }
+        fn firmware(&self, d: &[u8; 32]) -> crate::storage::Result<Option<Hash>> {
+            self.inner.firmware(d)
+        }
         fn commit(&self, batch: &Batch) -> crate::storage::Result<()> {
             let left = self.commits_left.load(Ordering::SeqCst);
             if left == 0 {
@@ -646,8 +725,9 @@ mod tests {
             started.handle.submit(issue(&cb, 2)).await,
             Err(SequenceError::Storage(_))
         ));
-        assert_eq!(storage.size().unwrap(), 1);
-        assert_eq!(started.published.borrow().size, 1);
+        // The registration and its map head, nothing more.
+        assert_eq!(storage.size().unwrap(), 2);
+        assert_eq!(started.published.borrow().size, 2);
         started.thread.join().unwrap();
     }
 }

@@ -41,6 +41,7 @@ pub async fn serve(
         started.handle,
         started.published,
         keys.operator.verifier_key(),
+        keys.log.verifier_key(),
     ));
 
     let (health, health_service) = tonic_health::server::health_reporter();

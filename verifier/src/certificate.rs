@@ -219,6 +219,11 @@ pub mod json {
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
     }
 
+    /// Bytes from hex, as digests are written.
+    pub fn parse_hex(text: &str) -> Result<std::vec::Vec<u8>, String> {
+        hex::decode(text.trim()).map_err(|e| std::format!("{text:?} is not hex: {e}"))
+    }
+
     /// Whether a time is absent.
     pub fn is_zero(t: &i64) -> bool {
         *t == 0

@@ -8,8 +8,12 @@
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature v1 (Ed25519) |
 //! | [`tiles`], [`entry_bundle`] | C2SP tlog-tiles: tile paths, hash tiles, entry bundles |
+//! | [`tlog_proof`] | C2SP tlog-proof: offline inclusion proofs as text |
 //! | [`proto`], [`entry`] | certlog.v1 messages; entries and signed statements |
 //! | [`certificate`], [`rules`] | certificate fields, status transitions, the log's rules |
+//! | [`status_map`] | the sparse Merkle tree of certificate statuses, its proofs |
+//! | [`bundle`] | proof bundles: a certificate and its status, checked offline |
+//! | [`replay`] | replaying a log: its rules and status map, as an auditor does |
 //!
 //! The crate does no I/O and has no clock or source of randomness: storage comes in through
 //! [`merkle::HashReader`] or [`tiles::TileReader`], time and key seeds as arguments. Without its
@@ -23,6 +27,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod bundle;
 pub mod certificate;
 pub mod checkpoint;
 pub mod cosignature;
@@ -33,8 +38,11 @@ pub mod key;
 pub mod key_file;
 pub mod merkle;
 pub mod note;
+pub mod replay;
 pub mod rules;
+pub mod status_map;
 pub mod tiles;
+pub mod tlog_proof;
 
 /// The certlog.v1 protobuf messages, generated from proto/certlog/v1 by prost.
 #[allow(missing_docs, clippy::all)]

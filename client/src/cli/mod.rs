@@ -1,8 +1,10 @@
 //! The `certlog` commands, one module per group. Each command returns an [`Output`]: a text
 //! for people and a JSON document for `--json`.
 
+mod bundle;
 mod certifier;
 mod keygen;
+mod load;
 mod read;
 mod status_change;
 mod submit;
@@ -63,6 +65,10 @@ pub enum Command {
     Prove(read::ProveArgs),
     /// Prints the latest signed checkpoint.
     Checkpoint(read::CheckpointArgs),
+    /// Writes the proof bundle of a certificate, for certlog-verify bundle.
+    Bundle(bundle::Args),
+    /// Generates load: submits many distinct certificates and reports rates and latencies.
+    Load(load::Args),
 }
 
 /// What a command prints.
@@ -139,6 +145,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Get(args) => read::get(&cx, args).await,
         Command::Prove(args) => read::prove(&cx, args).await,
         Command::Checkpoint(args) => read::checkpoint(&cx, args).await,
+        Command::Load(args) => load::run(&cx, args).await,
+        Command::Bundle(args) => bundle::run(&cx, args).await,
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use certlog_verifier::status_map::{MapNode, NodePath};
 
 use super::{Batch, Result, Storage, StorageError};
 
@@ -18,6 +19,8 @@ struct State {
     statuses: BTreeMap<Hash, StatusRecord>,
     certificate_entries: BTreeMap<(Hash, u64), ()>,
     checkpoints: BTreeMap<u64, String>,
+    map: BTreeMap<NodePath, MapNode>,
+    firmware: BTreeMap<([u8; 32], u64), Hash>,
 }
 
 /// A log kept in memory: lost when dropped.
@@ -82,6 +85,19 @@ impl Storage for MemoryStorage {
         Ok(self.state()?.checkpoints.get(&size).cloned())
     }
 
+    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>> {
+        Ok(self.state()?.map.get(path).copied())
+    }
+
+    fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>> {
+        Ok(self
+            .state()?
+            .firmware
+            .range((*sha256, 0)..=(*sha256, u64::MAX))
+            .next()
+            .map(|(_, key)| *key))
+    }
+
     fn commit(&self, batch: &Batch) -> Result<()> {
         let mut s = self.state()?;
         for (index, bytes, hash) in &batch.entries {
@@ -97,6 +113,15 @@ impl Storage for MemoryStorage {
         for (key, record, index) in &batch.statuses {
             s.statuses.insert(*key, record.clone());
             s.certificate_entries.insert((*key, *index), ());
+        }
+        for (path, node) in &batch.map_nodes {
+            match node {
+                Some(node) => s.map.insert(*path, *node),
+                None => s.map.remove(path),
+            };
+        }
+        for (digest, index, key) in &batch.firmware {
+            s.firmware.insert((*digest, *index), *key);
         }
         s.checkpoints.insert(batch.size, batch.checkpoint.clone());
         s.size = batch.size;

@@ -14,6 +14,7 @@ pub use self::sled::SledStorage;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use certlog_verifier::status_map::{MapNode, NodePath};
 
 /// Why storage failed. Never the client's fault: the server reports it as unavailable.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,11 @@ pub struct Batch {
     pub certifiers: Vec<(String, CertifierRecord)>,
     /// Status records changed, with the index of the entry that changed each.
     pub statuses: Vec<(Hash, StatusRecord, u64)>,
+    /// Status-map nodes written (`None`: removed).
+    pub map_nodes: Vec<(NodePath, Option<MapNode>)>,
+    /// Firmware SHA-256 digests listed by newly issued certificates: digest, the index of the
+    /// issuing entry, the certificate's status key.
+    pub firmware: Vec<([u8; 32], u64, Hash)>,
     /// The signed checkpoint of the new size.
     pub checkpoint: String,
 }
@@ -74,6 +80,12 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The signed checkpoint of tree size `size`, if one was signed.
     fn checkpoint(&self, size: u64) -> Result<Option<String>>;
+
+    /// The status-map node at `path`.
+    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>>;
+
+    /// The status key of the first certificate logged that lists a firmware digest.
+    fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>>;
 
     /// Writes a batch atomically and durably: after a crash either all of it is there or none.
     fn commit(&self, batch: &Batch) -> Result<()>;
@@ -118,6 +130,8 @@ pub(crate) mod tests {
                 start,
             )],
             checkpoint: format!("checkpoint {}\n", start + n),
+            map_nodes: vec![],
+            firmware: vec![],
         }
     }
 
@@ -183,6 +197,24 @@ pub(crate) mod tests {
             store.checkpoint(5).unwrap().as_deref(),
             Some("checkpoint 5\n")
         );
+
+        // Map nodes and the firmware index.
+        let leaf = MapNode::Leaf {
+            key: Hash([1; 32]),
+            value: Hash([2; 32]),
+        };
+        let mut b = batch(5, 0);
+        b.map_nodes = vec![(NodePath::ROOT, Some(leaf))];
+        b.firmware = vec![([7; 32], 9, Hash([9; 32])), ([7; 32], 8, Hash([8; 32]))];
+        store.commit(&b).unwrap();
+        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), Some(leaf));
+        assert_eq!(store.map_node(&NodePath::ROOT.child(true)).unwrap(), None);
+        assert_eq!(store.firmware(&[7; 32]).unwrap(), Some(Hash([8; 32])));
+        assert_eq!(store.firmware(&[6; 32]).unwrap(), None);
+        let mut b = batch(5, 0);
+        b.map_nodes = vec![(NodePath::ROOT, None)];
+        store.commit(&b).unwrap();
+        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), None);
 
         // Several entries of one certificate come back in index order.
         let mut b = batch(5, 1);

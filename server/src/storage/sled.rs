@@ -5,6 +5,7 @@ use std::path::Path;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use certlog_verifier::status_map::{MapNode, NodePath};
 use prost::Message;
 
 use super::{Batch, Result, Storage, StorageError};
@@ -16,6 +17,8 @@ const CERTIFIER: u8 = b'r';
 const STATUS: u8 = b's';
 const CERTIFICATE_ENTRY: u8 = b'x';
 const CHECKPOINT: u8 = b'k';
+const MAP_NODE: u8 = b'n';
+const FIRMWARE: u8 = b'f';
 const SIZE_KEY: &[u8] = b"msize";
 
 /// sled's page cache: enough for the hot tiles and index pages; memory must not grow with the log.
@@ -135,6 +138,25 @@ impl Storage for SledStorage {
             .transpose()
     }
 
+    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>> {
+        self.get(&key(MAP_NODE, &[&path.to_bytes()]))?
+            .map(|v| MapNode::from_bytes(&v).map_err(|e| StorageError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>> {
+        let prefix = key(FIRMWARE, &[sha256]);
+        match self.db.scan_prefix(&prefix).values().next() {
+            None => Ok(None),
+            Some(v) => {
+                let v = v.map_err(backend)?;
+                Hash::from_slice(&v)
+                    .map(Some)
+                    .ok_or_else(|| StorageError::Corrupt("firmware index value".into()))
+            }
+        }
+    }
+
     fn commit(&self, batch: &Batch) -> Result<()> {
         let mut b = sled::Batch::default();
         for (index, bytes, hash) in &batch.entries {
@@ -161,6 +183,19 @@ impl Storage for SledStorage {
                     &[status_key.as_bytes(), &index.to_be_bytes()],
                 ),
                 &[],
+            );
+        }
+        for (path, node) in &batch.map_nodes {
+            let k = key(MAP_NODE, &[&path.to_bytes()]);
+            match node {
+                Some(node) => b.insert(k, node.to_bytes()),
+                None => b.remove(k),
+            }
+        }
+        for (digest, index, status_key) in &batch.firmware {
+            b.insert(
+                key(FIRMWARE, &[digest, &index.to_be_bytes()]),
+                status_key.as_bytes(),
             );
         }
         b.insert(

@@ -2,7 +2,6 @@
 //! tlog-cosignature v1 cosignatures of witnesses.
 
 use certlog_verifier::certificate::json::format_time;
-use certlog_verifier::key::KeyType;
 use certlog_verifier::{Checkpoint, SignedCheckpoint};
 use serde_json::json;
 
@@ -22,36 +21,16 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     file: String,
 
-    /// The log's verifier key.
-    #[arg(long, value_name = "VKEY")]
-    log_vkey: String,
-
-    /// A witness's verifier key (cosignature type); repeat for several witnesses.
-    #[arg(long, value_name = "VKEY")]
-    witness: Vec<String>,
-
-    /// How many of the witnesses must have cosigned [default: the number of --witness given].
-    #[arg(long, value_name = "K")]
-    quorum: Option<usize>,
+    #[command(flatten)]
+    trust: input::TrustArgs,
 }
 
 pub fn run(args: &Args) -> Result<Verified, Error> {
-    let log_key = input::verifier_key("log-vkey", &args.log_vkey, KeyType::Ed25519)?;
-    let mut witnesses = Vec::with_capacity(args.witness.len());
-    for arg in &args.witness {
-        let witness = input::verifier_key("witness", arg, KeyType::CosignatureV1)?;
-        if witnesses.contains(&witness) {
-            return Err(Error::Usage(format!("--witness {witness} is given twice")));
-        }
-        witnesses.push(witness);
-    }
-    let quorum = args.quorum.unwrap_or(witnesses.len());
-    if quorum > witnesses.len() {
-        return Err(Error::Usage(format!(
-            "--quorum {quorum} can never be met by {} witnesses",
-            witnesses.len()
-        )));
-    }
+    let input::Trust {
+        log_key,
+        witnesses,
+        quorum,
+    } = args.trust.read()?;
     let bytes = input::read(&args.file)?;
 
     let signed = SignedCheckpoint::verify(&bytes, &log_key)?;
@@ -82,5 +61,6 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
                 .map(|c| json!({"name": c.name, "timestamp": c.timestamp}))
                 .collect::<Vec<_>>(),
         })),
+        standing: None,
     })
 }

@@ -48,5 +48,6 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
             "root1": root1.to_base64(),
             "root2": root2.to_base64(),
         })),
+        standing: None,
     })
 }

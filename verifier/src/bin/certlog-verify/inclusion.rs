@@ -65,5 +65,6 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
             "size": args.size,
             "root": root.to_base64(),
         })),
+        standing: None,
     })
 }

@@ -52,3 +52,56 @@ pub fn verifier_key(flag: &str, arg: &str, key_type: KeyType) -> Result<Verifier
         .map_err(|err| Error::Usage(format!("--{flag}: {err}")))?;
     Ok(key)
 }
+
+/// Whom to trust: the log's key, and witnesses with a quorum.
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// The log's verifier key.
+    #[arg(long, value_name = "VKEY")]
+    log_vkey: String,
+
+    /// A witness's verifier key (cosignature type); repeat for several witnesses.
+    #[arg(long, value_name = "VKEY")]
+    witness: Vec<String>,
+
+    /// How many of the witnesses must have cosigned [default: the number of --witness given].
+    #[arg(long, value_name = "K")]
+    quorum: Option<usize>,
+}
+
+/// The keys of [`TrustArgs`], read and checked.
+pub struct Trust {
+    /// The log's key.
+    pub log_key: VerifierKey,
+    /// The witnesses' keys.
+    pub witnesses: Vec<VerifierKey>,
+    /// How many must have cosigned.
+    pub quorum: usize,
+}
+
+impl TrustArgs {
+    /// Reads the keys; a quorum that can never be met is a usage error.
+    pub fn read(&self) -> Result<Trust, Error> {
+        let log_key = verifier_key("log-vkey", &self.log_vkey, KeyType::Ed25519)?;
+        let mut witnesses = Vec::with_capacity(self.witness.len());
+        for arg in &self.witness {
+            let witness = verifier_key("witness", arg, KeyType::CosignatureV1)?;
+            if witnesses.contains(&witness) {
+                return Err(Error::Usage(format!("--witness {witness} is given twice")));
+            }
+            witnesses.push(witness);
+        }
+        let quorum = self.quorum.unwrap_or(witnesses.len());
+        if quorum > witnesses.len() {
+            return Err(Error::Usage(format!(
+                "--quorum {quorum} can never be met by {} witnesses",
+                witnesses.len()
+            )));
+        }
+        Ok(Trust {
+            log_key,
+            witnesses,
+            quorum,
+        })
+    }
+}

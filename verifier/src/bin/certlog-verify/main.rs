@@ -3,8 +3,10 @@
 //! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
 //! classifies the library's errors and prints the outcome.
 //!
-//! Exit status: 0 valid, 1 does not verify, 2 usage error or unreadable input.
+//! Exit status: 0 valid (and, for a bundle, active), 1 does not verify, 2 usage error or
+//! unreadable input, 3 a bundle that verifies for a certificate that is not active.
 
+mod bundle;
 mod checkpoint;
 mod consistency;
 mod inclusion;
@@ -25,8 +27,10 @@ use serde_json::{Map, Value, json};
 /// `--proof` flags, as one comma-separated list, or both; an empty proof by omitting `--proof`
 /// or as `--proof ""`.
 ///
-/// Exit status: 0 valid; 1 does not verify; 2 usage error or unreadable input (bad base64, bad
-/// verifier key, missing file, malformed checkpoint).
+/// Exit status: 0 valid (and, for a bundle, active); 1 does not verify; 2 usage error or
+/// unreadable input (bad base64, bad verifier key, missing file, malformed checkpoint); 3 a
+/// bundle that verifies for a certificate that is revoked, suspended, withdrawn, expired or
+/// absent.
 #[derive(Debug, Parser)]
 #[command(name = "certlog-verify", version)]
 struct Cli {
@@ -41,6 +45,7 @@ struct Cli {
 /// The checks, one module each.
 #[derive(Debug, Subcommand)]
 enum Command {
+    Bundle(bundle::Args),
     Inclusion(inclusion::Args),
     Consistency(consistency::Args),
     Checkpoint(checkpoint::Args),
@@ -50,6 +55,7 @@ impl Command {
     /// The name of the check, as the JSON output's `check` field.
     fn name(&self) -> &'static str {
         match self {
+            Command::Bundle(_) => "bundle",
             Command::Inclusion(_) => "inclusion",
             Command::Consistency(_) => "consistency",
             Command::Checkpoint(_) => "checkpoint",
@@ -58,6 +64,7 @@ impl Command {
 
     fn run(&self) -> Result<Verified, Error> {
         match self {
+            Command::Bundle(args) => bundle::run(args),
             Command::Inclusion(args) => inclusion::run(args),
             Command::Consistency(args) => consistency::run(args),
             Command::Checkpoint(args) => checkpoint::run(args),
@@ -73,6 +80,8 @@ struct Verified {
     details: Vec<String>,
     /// The fields of the JSON document besides `valid` and `check`.
     fields: Map<String, Value>,
+    /// For a certificate that is valid but not active: its standing (exit status 3).
+    standing: Option<&'static str>,
 }
 
 /// The fields of a `json!({...})` object literal.
@@ -195,12 +204,13 @@ fn main() -> ExitCode {
                 doc.extend(verified.fields);
                 println!("{}", Value::Object(doc));
             } else {
-                println!("OK: {}", verified.summary);
+                let label = verified.standing.map_or("OK".into(), str::to_uppercase);
+                println!("{label}: {}", verified.summary);
                 for line in &verified.details {
                     println!("  {line}");
                 }
             }
-            ExitCode::SUCCESS
+            ExitCode::from(if verified.standing.is_some() { 3 } else { 0 })
         }
         Err(err) => {
             if cli.json {

@@ -1,0 +1,450 @@
+//! Proof bundles (DESIGN "Proof bundle"): checking a certificate offline, with only the log's
+//! key, optional witness keys, and the time given by the caller (the crate has no clock).
+//!
+//! [`verify_bundle`] checks, in order: the checkpoint's signature and the witness quorum; that
+//! the tree extends the one the device trusts, if any (rollback protection); the inclusion of
+//! the checkpoint's last entry, a map head, and its freshness; the inclusion of the issuing
+//! entry and of the certifier's registration; the certifier's signature; the status record
+//! against the map head (or the certificate's absence); the firmware digest; the validity dates.
+//!
+//! ```
+//! use certlog_verifier::bundle::{verify_bundle, Options, Policy, Standing};
+//! # fn check(bundle_bytes: &[u8], log_vkey: &str, now: i64) -> Result<(), Box<dyn core::error::Error>> {
+//! let log_key = log_vkey.parse()?;
+//! let policy = Policy { log_key: &log_key, witnesses: &[], quorum: 0 };
+//! let options = Options { now, max_age: Some(86_400), ..Options::default() };
+//! let verified = verify_bundle(bundle_bytes, &policy, &options)?;
+//! if verified.standing == Standing::Active {
+//!     // boot
+//! }
+//! // Keep verified.tree() as the trusted tree for the next bundle.
+//! # Ok(()) }
+//! ```
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use prost::Message as _;
+
+use crate::certificate::{status_key, status_record_hash};
+use crate::checkpoint::{CheckpointError, SignedCheckpoint};
+use crate::cosignature::{Cosignature, CosignatureError};
+use crate::entry::{self, EntryError};
+use crate::key::VerifierKey;
+use crate::merkle::{self, Hash, ProofError, leaf_hash};
+use crate::proto::{
+    Certificate, CertificateStatus, MapHead, ProofBundle, StatusRecord, entry as entry_pb,
+    statement,
+};
+use crate::status_map::{self, StatusProofError};
+
+/// Whom the verifier trusts.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy<'a> {
+    /// The log's key.
+    pub log_key: &'a VerifierKey,
+    /// Witness cosigning keys (type 0x04).
+    pub witnesses: &'a [VerifierKey],
+    /// How many of them must have cosigned the checkpoint.
+    pub quorum: usize,
+}
+
+/// A tree the verifier already trusts: the last one it accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedTree {
+    /// Its size.
+    pub size: u64,
+    /// Its root.
+    pub root: Hash,
+}
+
+/// What the verifier asks, besides the proofs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The current time, seconds since the Unix epoch.
+    pub now: i64,
+    /// The oldest map head accepted, in seconds before `now`.
+    pub max_age: Option<u64>,
+    /// The SHA-256 of the firmware the certificate must list.
+    pub firmware_sha256: Option<[u8; 32]>,
+    /// The tree the verifier trusts: the bundle's tree must extend it.
+    pub trusted: Option<TrustedTree>,
+}
+
+/// The standing of a certificate, once everything verifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Issued, active and within its validity dates.
+    Active,
+    /// Suspended by its certifier.
+    Suspended,
+    /// Revoked by its certifier (final).
+    Revoked,
+    /// Withdrawn by its certifier (final).
+    Withdrawn,
+    /// Active, but past its `not_after`.
+    Expired,
+    /// Active, but before its `not_before`.
+    NotYetValid,
+    /// Not in the log: proven absent from the status map.
+    Absent,
+}
+
+impl Standing {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Standing::Active => "active",
+            Standing::Suspended => "suspended",
+            Standing::Revoked => "revoked",
+            Standing::Withdrawn => "withdrawn",
+            Standing::Expired => "expired",
+            Standing::NotYetValid => "not yet valid",
+            Standing::Absent => "absent",
+        }
+    }
+}
+
+/// What a verified bundle shows.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// The certificate's standing.
+    pub standing: Standing,
+    /// The certificate's scheme.
+    pub scheme: String,
+    /// Its ID.
+    pub certificate_id: String,
+    /// The checkpoint everything was proven against.
+    pub checkpoint: SignedCheckpoint,
+    /// The witnesses that cosigned it.
+    pub cosignatures: Vec<Cosignature>,
+    /// The map head the status was proven under.
+    pub map_head: MapHead,
+    /// The certificate, when in the log.
+    pub certificate: Option<Certificate>,
+    /// Its status record, when in the log.
+    pub record: Option<StatusRecord>,
+}
+
+impl Verified {
+    /// The tree to trust from now on.
+    pub fn tree(&self) -> TrustedTree {
+        TrustedTree {
+            size: self.checkpoint.checkpoint.size,
+            root: self.checkpoint.checkpoint.root,
+        }
+    }
+}
+
+/// Which check of a bundle failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// Not a ProofBundle.
+    #[error("not a proof bundle: {0}")]
+    Decode(String),
+    /// The checkpoint is malformed or not signed by the log.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// The witness quorum is not met, or a cosignature is invalid.
+    #[error("witnesses: {0}")]
+    Cosignatures(#[from] CosignatureError),
+    /// The bundle's tree is older than the trusted one.
+    #[error("rollback: the bundle's tree of size {got} is older than the trusted size {trusted}")]
+    Rollback {
+        /// The trusted size.
+        trusted: u64,
+        /// The bundle's size.
+        got: u64,
+    },
+    /// The bundle's tree does not extend the trusted one.
+    #[error(
+        "the bundle's tree is not consistent with the trusted tree of size {trusted}: {reason}"
+    )]
+    Inconsistent {
+        /// The trusted size.
+        trusted: u64,
+        /// Why.
+        reason: String,
+    },
+    /// An inclusion proof fails.
+    #[error("{what} is not in the checkpoint: {error}")]
+    Inclusion {
+        /// Which entry.
+        what: &'static str,
+        /// Why.
+        error: ProofError,
+    },
+    /// An entry is malformed.
+    #[error("{what}: {error}")]
+    Entry {
+        /// Which entry.
+        what: &'static str,
+        /// Why.
+        error: EntryError,
+    },
+    /// A part of the bundle is missing or of the wrong kind.
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// The certifier's signature on the certificate does not verify.
+    #[error("the certifier's signature does not verify: {0}")]
+    CertifierSignature(EntryError),
+    /// The map head is older than allowed.
+    #[error("stale: the map head is {age} s old, more than the {max_age} s allowed")]
+    Stale {
+        /// Its age in seconds.
+        age: i64,
+        /// The limit.
+        max_age: u64,
+    },
+    /// The status proof fails.
+    #[error("status: {0}")]
+    StatusProof(#[from] StatusProofError),
+    /// The certificate does not list the firmware.
+    #[error("the certificate does not list firmware with SHA-256 {0}")]
+    FirmwareNotListed(String),
+}
+
+fn decode_entry(what: &'static str, bytes: &[u8]) -> Result<entry_pb::Body, BundleError> {
+    entry::decode_entry(bytes)
+        .map_err(|error| BundleError::Entry { what, error })?
+        .body
+        .ok_or(BundleError::Malformed("an entry has no body"))
+}
+
+fn proof_hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, BundleError> {
+    raw.iter()
+        .map(|h| Hash::from_slice(h).ok_or(BundleError::Malformed("a proof hash is not 32 bytes")))
+        .collect()
+}
+
+fn check_inclusion(
+    what: &'static str,
+    bytes: &[u8],
+    index: u64,
+    proof: &[Vec<u8>],
+    checkpoint: &SignedCheckpoint,
+) -> Result<(), BundleError> {
+    let c = &checkpoint.checkpoint;
+    merkle::verify_inclusion(
+        &leaf_hash(bytes),
+        index,
+        c.size,
+        &proof_hashes(proof)?,
+        &c.root,
+    )
+    .map_err(|error| BundleError::Inclusion { what, error })
+}
+
+/// Checks a proof bundle: see the module documentation for what, in which order.
+pub fn verify_bundle(
+    bytes: &[u8],
+    policy: &Policy<'_>,
+    options: &Options,
+) -> Result<Verified, BundleError> {
+    let b = ProofBundle::decode(bytes).map_err(|e| BundleError::Decode(alloc::format!("{e}")))?;
+
+    let checkpoint = SignedCheckpoint::verify(b.checkpoint.as_bytes(), policy.log_key)?;
+    let cosignatures = checkpoint.verify_cosignatures(policy.witnesses, policy.quorum)?;
+    let (size, root) = (checkpoint.checkpoint.size, checkpoint.checkpoint.root);
+
+    if let Some(trusted) = options.trusted {
+        if size < trusted.size {
+            return Err(BundleError::Rollback {
+                trusted: trusted.size,
+                got: size,
+            });
+        }
+        let proof = if size == trusted.size {
+            Vec::new()
+        } else if b.consistency_from == trusted.size {
+            proof_hashes(&b.consistency_proof)?
+        } else {
+            return Err(BundleError::Inconsistent {
+                trusted: trusted.size,
+                reason: alloc::format!(
+                    "the bundle carries no consistency proof from size {} (fetch it with --since {})",
+                    trusted.size,
+                    trusted.size
+                ),
+            });
+        };
+        merkle::verify_consistency(trusted.size, size, &trusted.root, &root, &proof).map_err(
+            |e| BundleError::Inconsistent {
+                trusted: trusted.size,
+                reason: alloc::format!("{e}"),
+            },
+        )?;
+    }
+
+    // The map head: the checkpoint's last entry, so the latest status the checkpoint has.
+    if size == 0 || b.map_head_index != size - 1 {
+        return Err(BundleError::Malformed(
+            "the map head is not the checkpoint's last entry",
+        ));
+    }
+    check_inclusion(
+        "the map head",
+        &b.map_head,
+        b.map_head_index,
+        &b.map_head_proof,
+        &checkpoint,
+    )?;
+    let entry_pb::Body::MapHead(map_head) = decode_entry("the map head", &b.map_head)? else {
+        return Err(BundleError::Malformed(
+            "the checkpoint's last entry is not a map head",
+        ));
+    };
+    if map_head.tree_size != b.map_head_index {
+        return Err(BundleError::Malformed(
+            "the map head's size is not its index",
+        ));
+    }
+    let map_root = Hash::from_slice(&map_head.root)
+        .ok_or(BundleError::Malformed("the map root is not 32 bytes"))?;
+    if let Some(max_age) = options.max_age {
+        let age = options.now.saturating_sub(map_head.timestamp);
+        if age > i64::try_from(max_age).unwrap_or(i64::MAX) {
+            return Err(BundleError::Stale { age, max_age });
+        }
+    }
+
+    let key = status_key(&b.scheme, &b.certificate_id);
+    let status_proof = b
+        .status_proof
+        .as_ref()
+        .ok_or(BundleError::Malformed("the bundle has no status proof"))?;
+    if b.entry.is_empty() {
+        if b.status.is_some() {
+            return Err(BundleError::Malformed(
+                "a status record without its certificate",
+            ));
+        }
+        status_map::verify(&map_root, &key, None, status_proof)?;
+        if let Some(digest) = options.firmware_sha256 {
+            return Err(BundleError::FirmwareNotListed(hex::encode(digest)));
+        }
+        return Ok(Verified {
+            standing: Standing::Absent,
+            scheme: b.scheme,
+            certificate_id: b.certificate_id,
+            checkpoint,
+            cosignatures,
+            map_head,
+            certificate: None,
+            record: None,
+        });
+    }
+
+    // The certificate, as its certifier signed it.
+    check_inclusion(
+        "the certificate",
+        &b.entry,
+        b.entry_index,
+        &b.entry_proof,
+        &checkpoint,
+    )?;
+    let entry_pb::Body::SignedStatement(signed) = decode_entry("the certificate", &b.entry)? else {
+        return Err(BundleError::Malformed(
+            "the certificate entry is a map head",
+        ));
+    };
+    let statement = entry::decode_statement(&signed).map_err(|error| BundleError::Entry {
+        what: "the certificate",
+        error,
+    })?;
+    let Some(statement::Body::CertificateIssued(certificate)) = statement.body else {
+        return Err(BundleError::Malformed(
+            "the certificate entry does not issue a certificate",
+        ));
+    };
+    if certificate.scheme != b.scheme || certificate.certificate_id != b.certificate_id {
+        return Err(BundleError::Malformed("the entry is another certificate"));
+    }
+
+    // The certifier's key, from its registration in the log.
+    check_inclusion(
+        "the registration",
+        &b.registration,
+        b.registration_index,
+        &b.registration_proof,
+        &checkpoint,
+    )?;
+    let entry_pb::Body::SignedStatement(reg) = decode_entry("the registration", &b.registration)?
+    else {
+        return Err(BundleError::Malformed(
+            "the registration entry is a map head",
+        ));
+    };
+    let reg = entry::decode_statement(&reg).map_err(|error| BundleError::Entry {
+        what: "the registration",
+        error,
+    })?;
+    let Some(statement::Body::CertifierRegistered(reg)) = reg.body else {
+        return Err(BundleError::Malformed(
+            "the registration entry registers no certifier",
+        ));
+    };
+    let certifier: VerifierKey = reg
+        .vkey
+        .parse()
+        .map_err(|_| BundleError::Malformed("the registered key is not a vkey"))?;
+    if b.registration_index >= b.entry_index || !reg.schemes.contains(&certificate.scheme) {
+        return Err(BundleError::Malformed(
+            "the certifier was not registered for the scheme before it",
+        ));
+    }
+    entry::verify_statement(&signed, &certifier).map_err(BundleError::CertifierSignature)?;
+
+    // The status, under the map head.
+    let record = b
+        .status
+        .ok_or(BundleError::Malformed("the bundle has no status record"))?;
+    if record.scheme != b.scheme
+        || record.certificate_id != b.certificate_id
+        || record.issued_index != b.entry_index
+        || record.certifier != signed.signer
+    {
+        return Err(BundleError::Malformed(
+            "the status record is not the certificate's",
+        ));
+    }
+    status_map::verify(
+        &map_root,
+        &key,
+        Some(&status_record_hash(&record)),
+        status_proof,
+    )?;
+
+    if let Some(digest) = options.firmware_sha256 {
+        let listed = certificate.product.as_ref().is_some_and(|p| {
+            p.firmware_digests
+                .iter()
+                .any(|d| d.alg == "sha256" && d.digest == digest)
+        });
+        if !listed {
+            return Err(BundleError::FirmwareNotListed(hex::encode(digest)));
+        }
+    }
+
+    let standing = match record.status() {
+        CertificateStatus::Suspended => Standing::Suspended,
+        CertificateStatus::Revoked => Standing::Revoked,
+        CertificateStatus::Withdrawn => Standing::Withdrawn,
+        CertificateStatus::Active if options.now >= certificate.not_after => Standing::Expired,
+        CertificateStatus::Active if options.now < certificate.not_before => Standing::NotYetValid,
+        CertificateStatus::Active => Standing::Active,
+        CertificateStatus::Unspecified => {
+            return Err(BundleError::Malformed("the status record has no status"));
+        }
+    };
+    Ok(Verified {
+        standing,
+        scheme: b.scheme,
+        certificate_id: b.certificate_id,
+        checkpoint,
+        cosignatures,
+        map_head,
+        certificate: Some(certificate),
+        record: Some(record),
+    })
+}

@@ -1,0 +1,546 @@
+//! The status map (DESIGN "Status map"): a sparse Merkle tree over 256-bit keys, the status-map
+//! keys of certificates, whose value for a certificate is the hash of its status record.
+//!
+//! The tree has 256 levels, one per key bit from the most significant. Empty subtrees hash to
+//! [`EMPTY`] at every height, and a subtree that holds one key hashes to that key's leaf hash,
+//! wherever it stands (as in Diem's Jellyfish Merkle tree): a store keeps only the non-empty
+//! nodes, about two per key, and an update or a proof walks only as deep as keys share bits.
+//!
+//! - leaf hash: SHA-256(0x02 || key || value)
+//! - node hash: SHA-256(0x03 || left || right), where an empty child counts as [`EMPTY`]
+//!
+//! The prefixes differ from RFC 6962's so that no map hash can pass for a log hash. A proof is
+//! the siblings from the root down to where the key is (or would be), compressed: a bitmap of
+//! the non-empty ones, then only those. The map is derived from the log alone, so anyone who
+//! replays the log gets the same roots ([`MapUpdate`] over a [`MapStore`]).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+
+use sha2::{Digest, Sha256};
+
+use crate::merkle::Hash;
+use crate::proto::StatusProof;
+
+/// The hash of an empty subtree, at every height; the root of the empty map.
+pub const EMPTY: Hash = Hash([0; 32]);
+
+/// The number of key bits, and of levels.
+pub const KEY_BITS: u16 = 256;
+
+/// The leaf hash of `key` with `value`.
+pub fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x02]);
+    h.update(key.0);
+    h.update(value.0);
+    Hash(h.finalize().into())
+}
+
+/// The hash of an interior node.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x03]);
+    h.update(left.0);
+    h.update(right.0);
+    Hash(h.finalize().into())
+}
+
+/// Bit `depth` of a key, from the most significant: false goes left, true right.
+pub fn bit(key: &Hash, depth: u16) -> bool {
+    let depth = usize::from(depth);
+    key.0[depth / 8] >> (7 - depth % 8) & 1 == 1
+}
+
+/// Where a node stands: its depth and the key bits that lead to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodePath {
+    /// 0 for the root, up to 256.
+    pub depth: u16,
+    /// The first `depth` bits of every key below, the other bits zero.
+    pub prefix: Hash,
+}
+
+impl NodePath {
+    /// The root.
+    pub const ROOT: NodePath = NodePath {
+        depth: 0,
+        prefix: Hash([0; 32]),
+    };
+
+    /// The child on the side of `right`.
+    pub fn child(&self, right: bool) -> NodePath {
+        let mut prefix = self.prefix;
+        if right {
+            let d = usize::from(self.depth);
+            prefix.0[d / 8] |= 1 << (7 - d % 8);
+        }
+        NodePath {
+            depth: self.depth + 1,
+            prefix,
+        }
+    }
+
+    /// The sibling of this node (not for the root).
+    pub fn sibling(&self) -> NodePath {
+        let d = usize::from(self.depth - 1);
+        let mut prefix = self.prefix;
+        prefix.0[d / 8] ^= 1 << (7 - d % 8);
+        NodePath {
+            depth: self.depth,
+            prefix,
+        }
+    }
+
+    /// A fixed-size encoding, ordered by depth then prefix: a storage key.
+    pub fn to_bytes(&self) -> [u8; 34] {
+        let mut b = [0u8; 34];
+        b[..2].copy_from_slice(&self.depth.to_be_bytes());
+        b[2..].copy_from_slice(&self.prefix.0);
+        b
+    }
+}
+
+/// A stored node of the map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapNode {
+    /// The only key of its subtree.
+    Leaf {
+        /// The key.
+        key: Hash,
+        /// Its value: the hash of the status record.
+        value: Hash,
+    },
+    /// A subtree of two or more keys.
+    Internal {
+        /// Its hash.
+        hash: Hash,
+    },
+}
+
+/// Why stored map bytes are not a node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt status map node of {0} bytes")]
+pub struct NodeDecodeError(pub usize);
+
+impl MapNode {
+    /// The node's hash.
+    pub fn hash(&self) -> Hash {
+        match self {
+            MapNode::Leaf { key, value } => leaf_hash(key, value),
+            MapNode::Internal { hash } => *hash,
+        }
+    }
+
+    /// Encodes a node for storage: 0x00 || key || value, or 0x01 || hash.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            MapNode::Leaf { key, value } => [&[0u8][..], &key.0, &value.0].concat(),
+            MapNode::Internal { hash } => [&[1u8][..], &hash.0].concat(),
+        }
+    }
+
+    /// Decodes a stored node.
+    pub fn from_bytes(bytes: &[u8]) -> Result<MapNode, NodeDecodeError> {
+        match bytes {
+            [0, rest @ ..] if rest.len() == 64 => Ok(MapNode::Leaf {
+                key: Hash::from_slice(&rest[..32]).ok_or(NodeDecodeError(bytes.len()))?,
+                value: Hash::from_slice(&rest[32..]).ok_or(NodeDecodeError(bytes.len()))?,
+            }),
+            [1, rest @ ..] => Ok(MapNode::Internal {
+                hash: Hash::from_slice(rest).ok_or(NodeDecodeError(bytes.len()))?,
+            }),
+            _ => Err(NodeDecodeError(bytes.len())),
+        }
+    }
+}
+
+/// Where the nodes of a map are kept.
+pub trait MapStore {
+    /// Why a node could not be read.
+    type Error;
+
+    /// The node at `path`, if the subtree there is not empty.
+    fn node(&self, path: &NodePath) -> Result<Option<MapNode>, Self::Error>;
+}
+
+/// A map kept in memory, for auditors replaying a log and for tests.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryMap(pub BTreeMap<NodePath, MapNode>);
+
+impl MapStore for MemoryMap {
+    type Error = core::convert::Infallible;
+
+    fn node(&self, path: &NodePath) -> Result<Option<MapNode>, Self::Error> {
+        Ok(self.0.get(path).copied())
+    }
+}
+
+impl MemoryMap {
+    /// Applies the changes of an update.
+    pub fn apply(&mut self, changes: Vec<(NodePath, Option<MapNode>)>) {
+        for (path, node) in changes {
+            match node {
+                Some(node) => self.0.insert(path, node),
+                None => self.0.remove(&path),
+            };
+        }
+    }
+
+    /// The root hash.
+    pub fn root(&self) -> Hash {
+        self.0.get(&NodePath::ROOT).map_or(EMPTY, MapNode::hash)
+    }
+}
+
+/// Changes to a map, over its store: set values, then take the new root and the nodes to write.
+pub struct MapUpdate<'a, S: MapStore> {
+    store: &'a S,
+    changed: BTreeMap<NodePath, Option<MapNode>>,
+    /// Internal nodes whose hash must be recomputed, deepest first.
+    stale: BTreeSet<(Reverse<u16>, Hash)>,
+}
+
+impl<'a, S: MapStore> MapUpdate<'a, S> {
+    /// No changes yet.
+    pub fn new(store: &'a S) -> MapUpdate<'a, S> {
+        MapUpdate {
+            store,
+            changed: BTreeMap::new(),
+            stale: BTreeSet::new(),
+        }
+    }
+
+    fn get(&self, path: &NodePath) -> Result<Option<MapNode>, S::Error> {
+        match self.changed.get(path) {
+            Some(node) => Ok(*node),
+            None => self.store.node(path),
+        }
+    }
+
+    fn put(&mut self, path: NodePath, node: MapNode) {
+        if let MapNode::Internal { .. } = node {
+            self.stale.insert((Reverse(path.depth), path.prefix));
+        }
+        self.changed.insert(path, Some(node));
+    }
+
+    /// Sets the value of `key` (adding the key if it is new).
+    pub fn set(&mut self, key: Hash, value: Hash) -> Result<(), S::Error> {
+        let mut path = NodePath::ROOT;
+        loop {
+            match self.get(&path)? {
+                None => break,
+                Some(MapNode::Leaf { key: other, .. }) if other == key => break,
+                Some(MapNode::Leaf {
+                    key: other,
+                    value: other_value,
+                }) => {
+                    // Both keys go down until their bits part.
+                    while bit(&key, path.depth) == bit(&other, path.depth) {
+                        self.put(path, MapNode::Internal { hash: EMPTY });
+                        path = path.child(bit(&key, path.depth));
+                    }
+                    self.put(path, MapNode::Internal { hash: EMPTY });
+                    let side = bit(&other, path.depth);
+                    self.put(
+                        path.child(side),
+                        MapNode::Leaf {
+                            key: other,
+                            value: other_value,
+                        },
+                    );
+                    path = path.child(!side);
+                    break;
+                }
+                Some(MapNode::Internal { hash }) => {
+                    self.put(path, MapNode::Internal { hash });
+                    path = path.child(bit(&key, path.depth));
+                }
+            }
+        }
+        self.put(path, MapNode::Leaf { key, value });
+        Ok(())
+    }
+
+    /// Recomputes the stale internal hashes, deepest first.
+    fn rehash(&mut self) -> Result<(), S::Error> {
+        while let Some((Reverse(depth), prefix)) = self.stale.pop_first() {
+            let path = NodePath { depth, prefix };
+            let hash = |node: Option<MapNode>| node.map_or(EMPTY, |n| n.hash());
+            let left = hash(self.get(&path.child(false))?);
+            let right = hash(self.get(&path.child(true))?);
+            self.changed.insert(
+                path,
+                Some(MapNode::Internal {
+                    hash: node_hash(&left, &right),
+                }),
+            );
+        }
+        Ok(())
+    }
+
+    /// The root after the changes.
+    pub fn root(&mut self) -> Result<Hash, S::Error> {
+        self.rehash()?;
+        Ok(self.get(&NodePath::ROOT)?.map_or(EMPTY, |n| n.hash()))
+    }
+
+    /// The nodes to write (`None`: delete), once hashed.
+    pub fn into_changes(mut self) -> Result<Vec<(NodePath, Option<MapNode>)>, S::Error> {
+        self.rehash()?;
+        Ok(self.changed.into_iter().collect())
+    }
+}
+
+/// What a map holds for a key, with the proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// The key's value, or none when the key is absent.
+    pub value: Option<Hash>,
+    /// The (non-)membership proof.
+    pub proof: StatusProof,
+}
+
+/// Looks a key up, with its proof.
+pub fn prove<S: MapStore>(store: &S, key: &Hash) -> Result<Lookup, S::Error> {
+    let mut siblings = Vec::new();
+    let mut path = NodePath::ROOT;
+    let mut proof = StatusProof::default();
+    let value = loop {
+        match store.node(&path)? {
+            None => break None,
+            Some(MapNode::Leaf { key: k, value }) if k == *key => break Some(value),
+            Some(MapNode::Leaf { key: k, value }) => {
+                proof.other_key = k.0.to_vec();
+                proof.other_value = value.0.to_vec();
+                break None;
+            }
+            Some(MapNode::Internal { .. }) => {
+                let right = bit(key, path.depth);
+                let sibling = store.node(&path.child(!right))?;
+                siblings.push(sibling.map_or(EMPTY, |n| n.hash()));
+                path = path.child(right);
+            }
+        }
+    };
+    proof.depth = u32::from(path.depth);
+    proof.bitmap = vec![0u8; siblings.len().div_ceil(8)];
+    for (i, s) in siblings.iter().enumerate() {
+        if *s != EMPTY {
+            proof.bitmap[i / 8] |= 1 << (7 - i % 8);
+            proof.siblings.push(s.0.to_vec());
+        }
+    }
+    Ok(Lookup { value, proof })
+}
+
+/// Why a status-map proof does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatusProofError {
+    /// The proof's fields do not fit together.
+    #[error("malformed status proof: {0}")]
+    Malformed(&'static str),
+    /// The proof leads to another root.
+    #[error("status proof leads to root {computed}, the map head says {expected}")]
+    RootMismatch {
+        /// The root the proof leads to.
+        computed: Hash,
+        /// The map head's root.
+        expected: Hash,
+    },
+}
+
+/// Verifies that `key` has `value` (or, with `None`, is absent) in the map with `root`.
+pub fn verify(
+    root: &Hash,
+    key: &Hash,
+    value: Option<&Hash>,
+    proof: &StatusProof,
+) -> Result<(), StatusProofError> {
+    use StatusProofError::Malformed;
+    let depth = u16::try_from(proof.depth)
+        .ok()
+        .filter(|d| *d <= KEY_BITS)
+        .ok_or(Malformed("depth above 256"))?;
+    if proof.bitmap.len() != usize::from(depth).div_ceil(8) {
+        return Err(Malformed("bitmap length does not match the depth"));
+    }
+    let set = |i: usize| proof.bitmap[i / 8] >> (7 - i % 8) & 1 == 1;
+    let ones = (0..usize::from(depth)).filter(|&i| set(i)).count();
+    let spare = proof
+        .bitmap
+        .iter()
+        .map(|b| b.count_ones() as usize)
+        .sum::<usize>()
+        - ones;
+    if spare != 0 || ones != proof.siblings.len() {
+        return Err(Malformed("bitmap does not match the siblings"));
+    }
+    let other = match (proof.other_key.len(), proof.other_value.len()) {
+        (0, 0) => None,
+        (32, 32) => Some((
+            Hash::from_slice(&proof.other_key).ok_or(Malformed("other key"))?,
+            Hash::from_slice(&proof.other_value).ok_or(Malformed("other value"))?,
+        )),
+        _ => return Err(Malformed("other leaf is not two 32-byte hashes")),
+    };
+    let mut hash = match (value, other) {
+        (Some(v), None) => leaf_hash(key, v),
+        (Some(_), Some(_)) => return Err(Malformed("a membership proof has another leaf")),
+        (None, None) => EMPTY,
+        (None, Some((k, v))) => {
+            // Another key stands where this one would: it must share the path, and differ.
+            if k == *key || (0..depth).any(|d| bit(&k, d) != bit(key, d)) {
+                return Err(Malformed("the other leaf is not on the key's path"));
+            }
+            leaf_hash(&k, &v)
+        }
+    };
+    let mut siblings = proof.siblings.iter().rev();
+    for d in (0..depth).rev() {
+        let sibling = if set(usize::from(d)) {
+            siblings
+                .next()
+                .and_then(|s| Hash::from_slice(s))
+                .ok_or(Malformed("a sibling is not 32 bytes"))?
+        } else {
+            EMPTY
+        };
+        hash = if bit(key, d) {
+            node_hash(&sibling, &hash)
+        } else {
+            node_hash(&hash, &sibling)
+        };
+    }
+    if hash != *root {
+        return Err(StatusProofError::RootMismatch {
+            computed: hash,
+            expected: *root,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> Hash {
+        Hash(Sha256::digest(n.to_be_bytes()).into())
+    }
+
+    fn value(n: u32) -> Hash {
+        Hash(Sha256::digest([n.to_le_bytes(), [9; 4]].concat()).into())
+    }
+
+    /// The root of a map computed from scratch, by the definition: recursive over key bits.
+    fn reference_root(entries: &[(Hash, Hash)], depth: u16) -> Hash {
+        match entries {
+            [] => EMPTY,
+            [(k, v)] => leaf_hash(k, v),
+            _ => {
+                let (right, left): (Vec<_>, Vec<_>) =
+                    entries.iter().partition(|(k, _)| bit(k, depth));
+                node_hash(
+                    &reference_root(&left, depth + 1),
+                    &reference_root(&right, depth + 1),
+                )
+            }
+        }
+    }
+
+    fn build(n: u32) -> (MemoryMap, BTreeMap<Hash, Hash>) {
+        let mut map = MemoryMap::default();
+        let mut all = BTreeMap::new();
+        // Several batches, with updates of earlier keys.
+        for batch in 0..4 {
+            let mut update = MapUpdate::new(&map);
+            for i in (batch..n).step_by(4) {
+                update.set(key(i), value(i + batch)).unwrap();
+                all.insert(key(i), value(i + batch));
+            }
+            if batch == 3 {
+                update.set(key(0), value(100)).unwrap();
+                all.insert(key(0), value(100));
+            }
+            let changes = update.into_changes().unwrap();
+            map.apply(changes);
+        }
+        (map, all)
+    }
+
+    #[test]
+    fn roots_match_the_definition() {
+        assert_eq!(MemoryMap::default().root(), EMPTY);
+        for n in [1, 2, 3, 10, 100, 500] {
+            let (map, all) = build(n);
+            let entries: Vec<(Hash, Hash)> = all.into_iter().collect();
+            assert_eq!(map.root(), reference_root(&entries, 0), "{n} keys");
+        }
+    }
+
+    #[test]
+    fn membership_and_absence_proofs_verify() {
+        let (map, all) = build(300);
+        let root = map.root();
+        for (k, v) in &all {
+            let lookup = prove(&map, k).unwrap();
+            assert_eq!(lookup.value, Some(*v));
+            verify(&root, k, Some(v), &lookup.proof).unwrap();
+            // Compression: far fewer siblings than levels.
+            assert!(lookup.proof.siblings.len() < 20);
+            assert!(verify(&root, k, Some(&value(9999)), &lookup.proof).is_err());
+            assert!(verify(&root, k, None, &lookup.proof).is_err());
+        }
+        for n in 1000..1100 {
+            let lookup = prove(&map, &key(n)).unwrap();
+            assert_eq!(lookup.value, None);
+            verify(&root, &key(n), None, &lookup.proof).unwrap();
+            assert!(verify(&root, &key(n), Some(&value(1)), &lookup.proof).is_err());
+        }
+    }
+
+    #[test]
+    fn tampered_proofs_fail() {
+        let (map, _) = build(50);
+        let root = map.root();
+        let lookup = prove(&map, &key(7)).unwrap();
+        let v = lookup.value.unwrap();
+        let mut p = lookup.proof.clone();
+        p.siblings[0][0] ^= 1;
+        assert!(matches!(
+            verify(&root, &key(7), Some(&v), &p),
+            Err(StatusProofError::RootMismatch { .. })
+        ));
+        let mut p = lookup.proof.clone();
+        p.depth += 1;
+        assert!(verify(&root, &key(7), Some(&v), &p).is_err());
+        let mut p = lookup.proof.clone();
+        p.bitmap[0] ^= 0x80;
+        assert!(verify(&root, &key(7), Some(&v), &p).is_err());
+        // An absence proof that borrows a leaf from elsewhere in the tree.
+        let absent = prove(&map, &key(5000)).unwrap().proof;
+        let mut p = absent.clone();
+        p.other_key = key(7).0.to_vec();
+        p.other_value = v.0.to_vec();
+        assert!(verify(&root, &key(5000), None, &p).is_err());
+    }
+
+    #[test]
+    fn node_encoding_round_trips() {
+        for node in [
+            MapNode::Leaf {
+                key: key(1),
+                value: value(2),
+            },
+            MapNode::Internal { hash: key(3) },
+        ] {
+            assert_eq!(MapNode::from_bytes(&node.to_bytes()), Ok(node));
+        }
+        assert!(MapNode::from_bytes(&[2; 33]).is_err());
+        assert!(MapNode::from_bytes(&[]).is_err());
+    }
+}
