@@ -96,6 +96,13 @@ pub struct InclusionProof {
     pub checkpoint: Option<SignedCheckpoint>,
 }
 
+/// The calls that submit an entry.
+enum Call {
+    Submit,
+    Register,
+    Retire,
+}
+
 /// A connection to a log; clones share the connection.
 #[derive(Clone)]
 pub struct Client {
@@ -139,8 +146,7 @@ impl Client {
         }
     }
 
-    fn receipt(&self, entry: &[u8], response: SubmitResponse) -> Result<Receipt, ClientError> {
-        let leaf = leaf_hash(entry);
+    fn receipt(&self, leaf: Hash, response: SubmitResponse) -> Result<Receipt, ClientError> {
         if response.leaf_hash != leaf.0 {
             return Err(ClientError::Verification(
                 "the log reports another leaf hash than the entry's".into(),
@@ -164,18 +170,27 @@ impl Client {
         })
     }
 
+    /// Sends an entry through one of the submitting calls and checks the receipt.
+    async fn send(
+        &mut self,
+        call: Call,
+        entry: Vec<u8>,
+        wait: bool,
+    ) -> Result<Receipt, ClientError> {
+        let leaf = leaf_hash(&entry);
+        let request = SubmitRequest { entry, wait };
+        let response = match call {
+            Call::Submit => self.log.submit(request).await,
+            Call::Register => self.admin.register_certifier(request).await,
+            Call::Retire => self.admin.retire_certifier(request).await,
+        }?;
+        self.receipt(leaf, response.into_inner())
+    }
+
     /// Submits a certifier's entry; returns once it is durable. With `wait`, the receipt holds
     /// the checkpoint that includes it and the inclusion proof, checked.
     pub async fn submit(&mut self, entry: Vec<u8>, wait: bool) -> Result<Receipt, ClientError> {
-        let response = self
-            .log
-            .submit(SubmitRequest {
-                entry: entry.clone(),
-                wait,
-            })
-            .await?
-            .into_inner();
-        self.receipt(&entry, response)
+        self.send(Call::Submit, entry, wait).await
     }
 
     /// Submits an operator's registration of a certifier.
@@ -184,15 +199,7 @@ impl Client {
         entry: Vec<u8>,
         wait: bool,
     ) -> Result<Receipt, ClientError> {
-        let response = self
-            .admin
-            .register_certifier(SubmitRequest {
-                entry: entry.clone(),
-                wait,
-            })
-            .await?
-            .into_inner();
-        self.receipt(&entry, response)
+        self.send(Call::Register, entry, wait).await
     }
 
     /// Submits an operator's retirement of a certifier.
@@ -201,15 +208,7 @@ impl Client {
         entry: Vec<u8>,
         wait: bool,
     ) -> Result<Receipt, ClientError> {
-        let response = self
-            .admin
-            .retire_certifier(SubmitRequest {
-                entry: entry.clone(),
-                wait,
-            })
-            .await?
-            .into_inner();
-        self.receipt(&entry, response)
+        self.send(Call::Retire, entry, wait).await
     }
 
     /// The signed checkpoint of `tree_size` (0: the latest), checked when the log key is known.
