@@ -4,6 +4,8 @@
 //!
 //! Every format and check comes from `certlog-verifier`; this crate adds the transport.
 
+pub mod cli;
+
 use certlog_proto::services::admin_client::AdminClient;
 use certlog_proto::services::certificate_log_client::CertificateLogClient;
 use certlog_proto::{

@@ -61,3 +61,19 @@ async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Response
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
+
+/// Anything else: 404 for HTTP, and gRPC's "unimplemented" for a gRPC call of an unknown method.
+pub async fn not_found(request: axum::extract::Request) -> Response {
+    let grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let path = request.uri().path();
+    if grpc {
+        return tonic::Status::unimplemented(format!("no method {path}")).into_http();
+    }
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no resource {path}: certlogd serves /checkpoint and /tile/..."),
+    )
+}

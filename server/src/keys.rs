@@ -7,6 +7,9 @@ use std::path::Path;
 use certlog_verifier::key_file::{self, KeyFileError};
 use certlog_verifier::{KeyType, SigningKey};
 
+/// The database's folder in the data directory.
+pub const DATABASE: &str = "db";
+
 /// The keys of a log.
 pub struct Keys {
     /// Signs checkpoints.
@@ -21,6 +24,14 @@ pub enum KeysError {
     /// A key file is unreadable or malformed.
     #[error("{0}")]
     File(#[from] KeyFileError),
+    /// A key of an existing log is missing: a new one would not verify what the log signed.
+    #[error("{} is missing, but this data directory already holds a log ({}): restore the key from a backup", key.display(), evidence.display())]
+    Missing {
+        /// The missing key file.
+        key: std::path::PathBuf,
+        /// What shows there is a log.
+        evidence: std::path::PathBuf,
+    },
     /// The data directory belongs to a log of another origin.
     #[error(
         "the log key in this data directory is for origin {found:?}, not {wanted:?}: start with --origin {found}"
@@ -33,14 +44,24 @@ pub enum KeysError {
     },
 }
 
-fn load_or_create(dir: &Path, stem: &str, name: &str) -> Result<SigningKey, KeyFileError> {
+/// Loads a key, or creates it for a new log only: never over the public key of an existing one.
+fn load_or_create(dir: &Path, stem: &str, name: &str) -> Result<SigningKey, KeysError> {
     let path = dir.join(format!("{stem}.key"));
     if path.exists() {
-        return key_file::read_signing_key(&path);
+        return Ok(key_file::read_signing_key(&path)?);
+    }
+    let vkey = dir.join(format!("{stem}.vkey"));
+    for evidence in [vkey.clone(), dir.join(DATABASE)] {
+        if evidence.exists() {
+            return Err(KeysError::Missing {
+                key: path,
+                evidence,
+            });
+        }
     }
     let key = key_file::generate(name, KeyType::Ed25519)?;
     key_file::write_signing_key(&path, &key)?;
-    key_file::write_verifier_key(&dir.join(format!("{stem}.vkey")), &key.verifier_key())?;
+    key_file::write_verifier_key(&vkey, &key.verifier_key())?;
     tracing::info!(key = %key.verifier_key(), "created {stem} key");
     Ok(key)
 }

@@ -12,6 +12,7 @@
 //!
 //! Every format and algorithm comes from `certlog-verifier`.
 
+pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod http;

@@ -92,18 +92,32 @@ pub enum SequenceError {
 
 type Reply = oneshot::Sender<Result<Sequenced, SequenceError>>;
 
+/// What the sequencer's queue carries.
+enum Message {
+    /// A submission, and where to answer (boxed: the queue's slots stay small).
+    Submit(Box<Submission>, Reply),
+    /// Finish the batch being collected, then stop.
+    Stop,
+}
+
 /// Submits to the sequencer; cheap to clone, one per request handler.
 #[derive(Clone)]
 pub struct SequencerHandle {
-    queue: SyncSender<(Submission, Reply)>,
+    queue: SyncSender<Message>,
     capacity: usize,
 }
 
 impl SequencerHandle {
+    /// Asks the sequencer to integrate the batch it is collecting and stop; what is still queued
+    /// after it was never acknowledged, and is refused. Blocks while the queue is full.
+    pub fn stop(&self) {
+        let _ = self.queue.send(Message::Stop);
+    }
+
     /// Queues a submission and waits until it is durable (or refused).
     pub async fn submit(&self, submission: Submission) -> Result<Sequenced, SequenceError> {
         let (tx, rx) = oneshot::channel();
-        match self.queue.try_send((submission, tx)) {
+        match self.queue.try_send(Message::Submit(Box::new(submission), tx)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SequenceError::Overloaded(self.capacity)),
             Err(TrySendError::Disconnected(_)) => {
@@ -302,24 +316,34 @@ impl Sequencer {
         });
     }
 
-    fn run(mut self, submissions: Receiver<(Submission, Reply)>) {
-        while let Ok(first) = submissions.recv() {
-            let mut batch = vec![first];
+    /// Takes batches from the queue until it is told to stop, every handle is gone, or a
+    /// commit fails. Returning drops the queue: every handle then gets "stopped".
+    fn run(mut self, queue: Receiver<Message>) {
+        while let Ok(Message::Submit(submission, reply)) = queue.recv() {
+            let mut batch = vec![(*submission, reply)];
+            let mut stop = false;
             let deadline = Instant::now() + self.config.interval;
             while batch.len() < self.config.max_entries {
                 let wait = deadline.saturating_duration_since(Instant::now());
-                match submissions.recv_timeout(wait) {
-                    Ok(s) => batch.push(s),
+                match queue.recv_timeout(wait) {
+                    Ok(Message::Submit(s, r)) => batch.push((*s, r)),
+                    Ok(Message::Stop) => {
+                        stop = true;
+                        break;
+                    }
                     Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
                 }
             }
             if let Err(e) = self.integrate(batch) {
                 tracing::error!(error = %e, "commit failed: the log stops accepting entries");
-                // Refuse everything queued and everything after: dropping the receiver
-                // disconnects every handle.
-                for (_, reply) in submissions.try_iter() {
-                    let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
+                for message in queue.try_iter() {
+                    if let Message::Submit(_, reply) = message {
+                        let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
+                    }
                 }
+                return;
+            }
+            if stop {
                 return;
             }
         }

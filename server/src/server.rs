@@ -1,9 +1,10 @@
 //! Wiring: keys and storage from the data directory, the sequencer thread, and one listener
 //! serving gRPC (certlog.v1, health, reflection) and HTTP (tiles) until shutdown.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use certlog_proto::services::admin_server::AdminServer;
@@ -12,10 +13,13 @@ use tokio::net::TcpListener;
 
 use crate::config::ServeArgs;
 use crate::grpc::{AdminService, CertificateLogService};
-use crate::keys::load_or_create_keys;
+use crate::keys::{DATABASE, load_or_create_keys};
 use crate::log::Log;
 use crate::storage::{SledStorage, Storage};
 use crate::{http, sequencer};
+
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The largest gRPC request accepted: an entry is at most 64 KiB.
 const MAX_REQUEST_BYTES: usize = 256 << 10;
@@ -31,10 +35,11 @@ pub async fn serve(
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let keys = load_or_create_keys(&args.data, &args.origin)?;
     let storage: Arc<dyn Storage> =
-        Arc::new(SledStorage::open(&args.data.join("db")).context("opening the database")?);
+        Arc::new(SledStorage::open(&args.data.join(DATABASE)).context("opening the database")?);
     let started = sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
         .context("starting the sequencer")?;
     let sequencer_thread = started.thread;
+    let sequencer = started.handle.clone();
     let size = started.published.borrow().size;
     let log = Arc::new(Log::new(
         storage,
@@ -64,7 +69,7 @@ pub async fn serve(
     .add_service(reflection().build_v1()?)
     .add_service(reflection().build_v1alpha()?)
     .into_axum_router();
-    let app = http::router(log).merge(grpc);
+    let app = http::router(log).merge(grpc).fallback(http::not_found);
 
     let listener = TcpListener::bind(args.listen)
         .await
@@ -72,18 +77,35 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, origin = %args.origin, size, "certlogd serving");
     on_listening(addr);
-    axum::serve(listener, app)
+    let (stop_serving, stopped) = tokio::sync::watch::channel(());
+    let serving = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown.await;
+            let mut stopped = stopped;
+            let _ = stopped.changed().await;
+        })
+        .into_future();
+    tokio::pin!(serving);
+    tokio::select! {
+        result = &mut serving => result?,
+        () = shutdown => {
             tracing::info!("shutting down");
             health
                 .set_not_serving::<CertificateLogServer<CertificateLogService>>()
                 .await;
-        })
-        .await?;
-    // The router, and with it every handle to the sequencer, is gone: it ends after its batch.
-    tokio::task::spawn_blocking(move || sequencer_thread.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("the sequencer thread panicked"))?;
+            let _ = stop_serving.send(());
+            // Requests in flight may finish; a connection that does not close is not waited for.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut serving).await.is_err() {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}: closing them");
+            }
+        }
+    }
+    // The sequencer integrates the batch it holds, then stops; what is still queued was never
+    // acknowledged and is refused.
+    tokio::task::spawn_blocking(move || {
+        sequencer.stop();
+        sequencer_thread.join()
+    })
+    .await?
+    .map_err(|_| anyhow::anyhow!("the sequencer thread panicked"))?;
     Ok(())
 }

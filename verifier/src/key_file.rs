@@ -76,12 +76,20 @@ pub fn write_signing_key(path: &Path, key: &SigningKey) -> Result<(), KeyFileErr
         .map_err(io)
 }
 
-/// Writes a verifier key file (public).
+/// Writes a new verifier key file (public); refuses to overwrite one.
 pub fn write_verifier_key(path: &Path, key: &VerifierKey) -> Result<(), KeyFileError> {
-    fs::write(path, std::format!("{key}\n")).map_err(|source| KeyFileError::Io {
+    let io = |source| KeyFileError::Io {
         path: path.into(),
         source,
-    })
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(std::format!("{key}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)
 }
 
 /// A new Ed25519 key of `key_type` named `name`, from the operating system's randomness.

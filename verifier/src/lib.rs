@@ -25,11 +25,14 @@
 
 extern crate alloc;
 #[cfg(feature = "std")]
+#[macro_use]
 extern crate std;
 
 pub mod bundle;
 pub mod certificate;
 pub mod checkpoint;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod cosignature;
 pub mod entry;
 pub mod entry_bundle;

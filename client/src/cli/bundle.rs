@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::BundleFor;
 use anyhow::{Context as _, bail};
-use certlog_client::BundleFor;
 use certlog_verifier::Hash;
 use certlog_verifier::tlog_proof::TlogProof;
 use prost::Message as _;

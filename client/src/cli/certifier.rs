@@ -61,8 +61,7 @@ pub async fn run(cx: &Context, command: Command) -> anyhow::Result<Output> {
             if schemes.is_empty() {
                 bail!("give at least one --scheme the certifier may publish under");
             }
-            let entry =
-                certlog_client::register_certifier(&operator, &vkey, schemes, time_or_now(None)?)?;
+            let entry = crate::register_certifier(&operator, &vkey, schemes, time_or_now(None)?)?;
             let receipt = cx.connect().await?.register_certifier(entry, wait).await?;
             Ok(receipt_output(
                 &format!("certifier {name} registered"),
@@ -76,8 +75,7 @@ pub async fn run(cx: &Context, command: Command) -> anyhow::Result<Output> {
             wait,
         } => {
             let operator = signing_key(&operator_key)?;
-            let entry =
-                certlog_client::retire_certifier(&operator, &name, &reason, time_or_now(None)?)?;
+            let entry = crate::retire_certifier(&operator, &name, &reason, time_or_now(None)?)?;
             let receipt = cx.connect().await?.retire_certifier(entry, wait).await?;
             Ok(receipt_output(
                 &format!("certifier {name} retired"),

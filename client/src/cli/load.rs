@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::Client;
 use anyhow::Context as _;
-use certlog_client::Client;
 use certlog_verifier::SigningKey;
 use certlog_verifier::certificate::json::now;
 use certlog_verifier::proto::{Certificate, Product};
@@ -60,7 +60,7 @@ fn sign_all(key: &SigningKey, scheme: &str, count: usize) -> anyhow::Result<Vec<
                                 not_after: run + 365 * 86_400,
                                 ..Certificate::default()
                             };
-                            certlog_client::issue_certificate(key, certificate)
+                            crate::issue_certificate(key, certificate)
                         })
                         .collect::<Result<Vec<_>, _>>()
                 })

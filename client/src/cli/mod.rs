@@ -1,5 +1,6 @@
-//! The `certlog` commands, one module per group. Each command returns an [`Output`]: a text
-//! for people and a JSON document for `--json`.
+//! `certlog`, the command line (the binary is a call to [`main`]): one module per group of
+//! commands. Each command returns an [`Output`]: a text for people and a JSON document for
+//! `--json`.
 
 mod bundle;
 mod certifier;
@@ -11,8 +12,8 @@ mod submit;
 
 use std::path::Path;
 
+use crate::Client;
 use anyhow::Context as _;
-use certlog_client::Client;
 use certlog_verifier::key_file;
 use certlog_verifier::{SigningKey, VerifierKey};
 use clap::{Parser, Subcommand};
@@ -69,6 +70,30 @@ pub enum Command {
     Bundle(bundle::Args),
     /// Generates load: submits many distinct certificates and reports rates and latencies.
     Load(load::Args),
+}
+
+/// Runs `certlog` with the process's arguments.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser as _;
+    let args = Cli::parse();
+    let json = args.json;
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(args)));
+    match result {
+        Ok(output) => {
+            output.print(json);
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// What a command prints.
@@ -151,7 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
 }
 
 /// The receipt of a submission, for people and for JSON.
-pub fn receipt_output(what: &str, receipt: &certlog_client::Receipt) -> Output {
+pub fn receipt_output(what: &str, receipt: &crate::Receipt) -> Output {
     let mut text = format!(
         "{what} at index {}{}\nleaf hash {}\n",
         receipt.index,

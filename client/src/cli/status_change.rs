@@ -35,7 +35,7 @@ pub async fn run(cx: &Context, args: Args, status: CertificateStatus) -> anyhow:
     let effective_at = time_or_now(args.effective.as_deref())?;
     let mut client = cx.connect().await?;
     let (current, _) = client.status(&args.scheme, &args.id).await?;
-    let entry = certlog_client::change_status(&key, &current, status, &args.reason, effective_at)?;
+    let entry = crate::change_status(&key, &current, status, &args.reason, effective_at)?;
     let receipt = client.submit(entry, args.wait).await?;
     let what = format!(
         "certificate {}/{} {}",

@@ -33,7 +33,7 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
         "certificate {}/{}",
         certificate.scheme, certificate.certificate_id
     );
-    let entry = certlog_client::issue_certificate(&key, certificate)
+    let entry = crate::issue_certificate(&key, certificate)
         .with_context(|| format!("{} cannot be published", args.file.display()))?;
     let receipt = cx.connect().await?.submit(entry, args.wait).await?;
     Ok(receipt_output(&format!("{what} logged"), &receipt))

@@ -1,8 +1,9 @@
-//! `certlogd`: runs a certlog log. A bare `certlogd` is `certlogd serve` with the defaults.
+//! `certlogd`'s command line (the binary is a call to [`main`]). A bare `certlogd` is
+//! `certlogd serve` with the defaults.
 
 use std::process::ExitCode;
 
-use certlog_server::config::ServeArgs;
+use crate::config::ServeArgs;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -59,8 +60,8 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Runs `certlogd` with the process's arguments.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
@@ -69,7 +70,12 @@ async fn main() -> ExitCode {
     init_tracing(args.log_json);
     // The bound address on stdout, for scripts and tests that listen on port 0.
     let announce = |addr| println!("certlogd listening on {addr}");
-    match certlog_server::server::serve(args, announce, shutdown_signal()).await {
+    let served = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            runtime.block_on(crate::server::serve(args, announce, shutdown_signal()))
+        });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

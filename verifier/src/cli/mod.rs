@@ -1,10 +1,12 @@
-//! `certlog-verify`: the offline verifier. It checks RFC 6962 inclusion and consistency proofs and
+//! `certlog-verify`, the offline verifier (feature `cli`; the binary is a call to [`main`]). It checks RFC 6962 inclusion and consistency proofs and
 //! signed checkpoints with their witness cosignatures, with nothing but the command line and local
 //! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
 //! classifies the library's errors and prints the outcome.
 //!
 //! Exit status: 0 valid (and, for a bundle, active), 1 does not verify, 2 usage error or
 //! unreadable input, 3 a bundle that verifies for a certificate that is not active.
+
+use std::prelude::rust_2024::*;
 
 mod bundle;
 mod checkpoint;
@@ -14,10 +16,10 @@ mod input;
 
 use std::process::ExitCode;
 
-use certlog_verifier::checkpoint::CheckpointError;
-use certlog_verifier::cosignature::CosignatureError;
-use certlog_verifier::merkle::ProofError;
-use certlog_verifier::note::NoteError;
+use crate::checkpoint::CheckpointError;
+use crate::cosignature::CosignatureError;
+use crate::merkle::ProofError;
+use crate::note::NoteError;
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value, json};
 
@@ -189,7 +191,8 @@ impl From<CosignatureError> for Error {
     }
 }
 
-fn main() -> ExitCode {
+/// Runs `certlog-verify` with the process's arguments.
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_error(err),

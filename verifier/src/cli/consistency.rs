@@ -1,9 +1,11 @@
 //! `certlog-verify consistency`: an RFC 9162 consistency proof (2.1.4.2).
 
-use certlog_verifier::merkle;
+use std::prelude::rust_2024::*;
+
+use crate::merkle;
 use serde_json::json;
 
-use crate::{Error, Verified, input, json_fields};
+use super::{Error, Verified, input, json_fields};
 
 /// Checks that a tree extends an older one: an RFC 9162 consistency proof.
 ///

@@ -1,0 +1,5 @@
+//! `certlogd`, built as a target of the end-to-end tests (see Cargo.toml).
+
+fn main() -> std::process::ExitCode {
+    certlog_server::cli::main()
+}
