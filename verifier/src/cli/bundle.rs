@@ -52,13 +52,15 @@ pub struct Args {
 
 impl From<BundleError> for Error {
     /// Within a bundle, everything that does not check out means the bundle does not verify,
-    /// except a log or witness key of the wrong type, which is a bad argument.
+    /// except bytes that are no bundle at all (unreadable input) and a log or witness key of
+    /// the wrong type (a bad argument).
     fn from(err: BundleError) -> Error {
         use crate::checkpoint::CheckpointError;
         use crate::cosignature::CosignatureError;
         let bad_argument = matches!(
             &err,
-            BundleError::Checkpoint(CheckpointError::Key(_))
+            BundleError::Decode(_)
+                | BundleError::Checkpoint(CheckpointError::Key(_))
                 | BundleError::Cosignatures(CosignatureError::Key(_))
         );
         Error::classify(bad_argument, &err)

@@ -1,0 +1,316 @@
+//! Offline proof of inclusion and status: proof bundles made by `certlog bundle` and checked by
+//! `certlog-verify bundle` with nothing but the log's key, and the status map recomputed from
+//! the entries alone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use certlog_tests::{Certifier, Log, describe, example, exit_code, verify};
+use certlog_verifier::certificate::json::{format_time, now};
+use certlog_verifier::merkle::{leaf_hash, verify_inclusion};
+use certlog_verifier::proto::ProofBundle;
+use certlog_verifier::replay::Replay;
+use certlog_verifier::tlog_proof::TlogProof;
+use certlog_verifier::{SignedCheckpoint, key_file};
+use prost::Message as _;
+
+const EUCC: (&str, &str) = ("EUCC", "EUCC-3095-2026-11-0042");
+const MATTER: (&str, &str) = ("Matter", "CSA26123ZIGB0042-24");
+const NESAS: (&str, &str) = ("NESAS", "NESAS-2026-0815-GNB");
+const NESAS_FIRMWARE: &str = "d4c3b2a1f0e9d8c7b6a5948372615049f8e7d6c5b4a392817263544536271809";
+
+/// A log with the EUCC, Matter and NESAS examples issued by one certifier.
+fn log_with_three_certificates() -> (Log, Certifier) {
+    let log = Log::start();
+    let cb = log.certifier("cb.example/eucc", &["EUCC", "Matter", "NESAS"]);
+    for file in ["eucc-camera.json", "matter-plug.json", "nesas-gnb.json"] {
+        log.submit(&example(file), &cb);
+    }
+    (log, cb)
+}
+
+/// `certlog bundle` of a certificate into the work directory; returns the file.
+fn bundle(log: &Log, (scheme, id): (&str, &str), name: &str, extra: &[&str]) -> String {
+    let out = log.work_path(name);
+    let mut args = vec!["bundle", "--scheme", scheme, "--id", id, "--out", &out];
+    args.extend_from_slice(extra);
+    certlog_tests::success(&log.cli(&args));
+    out
+}
+
+/// `certlog revoke | suspend | reinstate` of a certificate.
+fn change(log: &Log, cb: &Certifier, command: &str, (scheme, id): (&str, &str), reason: &str) {
+    let args = [
+        command,
+        "--scheme",
+        scheme,
+        "--id",
+        id,
+        "--reason",
+        reason,
+        "--key",
+        cb.key_arg(),
+        "--wait",
+    ];
+    certlog_tests::success(&log.cli(&args));
+}
+
+/// `certlog-verify bundle FILE --log-vkey DIR/log.vkey ARGS...`, with the expected exit status;
+/// returns stdout.
+fn check(log: &Log, file: &str, extra: &[&str], expect: i32) -> String {
+    let vkey = log.log_vkey_file();
+    let mut args = vec!["bundle", file, "--log-vkey", &vkey];
+    args.extend_from_slice(extra);
+    let output = verify(&args);
+    exit_code(&output, expect);
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn read_bundle(file: &str) -> ProofBundle {
+    ProofBundle::decode(&std::fs::read(file).unwrap()[..]).unwrap()
+}
+
+/// Writes a changed copy of a bundle next to it; returns its path.
+fn tampered(file: &str, name: &str, change: impl FnOnce(&mut ProofBundle)) -> String {
+    let mut b = read_bundle(file);
+    change(&mut b);
+    let out = Path::new(file).with_file_name(name);
+    std::fs::write(&out, b.encode_to_vec()).unwrap();
+    out.to_str().unwrap().to_string()
+}
+
+#[test]
+fn bundles_prove_issuance_and_status_offline() {
+    let (log, cb) = log_with_three_certificates();
+
+    // Before any status change: all active. The device keeps the checkpoint it trusted.
+    let old = bundle(&log, EUCC, "eucc-old.bundle", &[]);
+    let state = log.work_path("device.state");
+    let out = check(&log, &old, &["--state", &state], 0);
+    assert!(out.starts_with("OK: EUCC/EUCC-3095-2026-11-0042"), "{out}");
+    let old_size = read_bundle(&old).map_head_index + 1;
+
+    change(&log, &cb, "revoke", EUCC, "key compromise");
+    change(&log, &cb, "suspend", MATTER, "under investigation");
+
+    let revoked = bundle(&log, EUCC, "eucc.bundle", &[]);
+    let out = check(&log, &revoked, &[], 3);
+    assert!(
+        out.starts_with("REVOKED: ") && out.contains("key compromise"),
+        "{out}"
+    );
+    let suspended = bundle(&log, MATTER, "matter.bundle", &[]);
+    let out = check(&log, &suspended, &[], 3);
+    assert!(
+        out.starts_with("SUSPENDED: ") && out.contains("under investigation"),
+        "{out}"
+    );
+    let active = bundle(&log, NESAS, "nesas.bundle", &[]);
+    check(&log, &active, &[], 0);
+
+    // Machine-readable: the status, when and why.
+    let json: serde_json::Value =
+        serde_json::from_str(&check(&log, &revoked, &["--json"], 3)).unwrap();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["status"], "revoked");
+    assert_eq!(json["reason"], "key compromise");
+    assert!(json["effective_at"].is_string());
+
+    // Reinstated: a new bundle is active again.
+    change(&log, &cb, "reinstate", MATTER, "investigation closed");
+    let reinstated = bundle(&log, MATTER, "matter-again.bundle", &[]);
+    check(&log, &reinstated, &[], 0);
+
+    // An unknown certificate is proven absent.
+    let absent = bundle(&log, ("EUCC", "EUCC-0000-NEVER"), "absent.bundle", &[]);
+    let out = check(&log, &absent, &[], 3);
+    assert!(
+        out.starts_with("ABSENT: EUCC/EUCC-0000-NEVER is not in the log"),
+        "{out}"
+    );
+
+    // The old bundle, from before the revocation, is still validly signed: it is caught by its
+    // age, or by a device that has seen a newer tree.
+    let in_two_days = format_time(now() + 2 * 86_400);
+    let out = check(&log, &old, &["--max-age", "1day", "--now", &in_two_days], 1);
+    assert!(out.contains("stale"), "{out}");
+    check(&log, &active, &["--max-age", "1h"], 0);
+
+    // Rollback protection: the device's state moves forward only with a consistency proof.
+    let out = check(&log, &active, &["--state", &state], 1);
+    assert!(out.contains("consistency proof"), "{out}");
+    let since = old_size.to_string();
+    let forward = bundle(&log, NESAS, "nesas-since.bundle", &["--since", &since]);
+    check(&log, &forward, &["--state", &state], 0);
+    let out = check(&log, &old, &["--state", &state], 1);
+    assert!(out.contains("rollback"), "{out}");
+    let trusted =
+        SignedCheckpoint::verify(&std::fs::read(&state).unwrap(), &log.log_vkey()).unwrap();
+    assert_eq!(
+        trusted.checkpoint.size,
+        read_bundle(&forward).map_head_index + 1
+    );
+
+    // The firmware binding.
+    let by_firmware = log.work_path("firmware.bundle");
+    certlog_tests::success(&log.cli(&[
+        "bundle",
+        "--firmware-sha256",
+        NESAS_FIRMWARE,
+        "--out",
+        &by_firmware,
+    ]));
+    assert_eq!(read_bundle(&by_firmware).certificate_id, NESAS.1);
+    check(
+        &log,
+        &by_firmware,
+        &["--firmware-sha256", NESAS_FIRMWARE],
+        0,
+    );
+    let other = "00".repeat(32);
+    let out = check(&log, &by_firmware, &["--firmware-sha256", &other], 1);
+    assert!(out.contains("firmware"), "{out}");
+}
+
+#[test]
+fn any_changed_byte_or_another_key_fails() {
+    let (log, cb) = log_with_three_certificates();
+    change(&log, &cb, "revoke", EUCC, "key compromise");
+    let file = bundle(&log, EUCC, "eucc.bundle", &[]);
+    check(&log, &file, &[], 3);
+
+    let flip = |bytes: &mut Vec<u8>, at: usize| bytes[at] ^= 0x01;
+    type Change = Box<dyn FnOnce(&mut ProofBundle)>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "entry",
+            Box::new(move |b| {
+                let at = b.entry.len() - 3;
+                flip(&mut b.entry, at)
+            }),
+        ),
+        (
+            "entry proof",
+            Box::new(move |b| flip(&mut b.entry_proof[0], 7)),
+        ),
+        (
+            "registration",
+            Box::new(move |b| {
+                let at = b.registration.len() / 2;
+                flip(&mut b.registration, at)
+            }),
+        ),
+        (
+            "status record",
+            Box::new(|b| b.status.as_mut().unwrap().reason.replace_range(0..1, "K")),
+        ),
+        (
+            "status",
+            Box::new(|b| b.status.as_mut().unwrap().status = 1),
+        ),
+        (
+            "status proof",
+            Box::new(move |b| {
+                let s = b.status_proof.as_mut().unwrap();
+                if s.siblings.is_empty() {
+                    s.other_value = vec![1; 32]
+                } else {
+                    flip(&mut s.siblings[0], 0)
+                }
+            }),
+        ),
+        (
+            "map head",
+            Box::new(move |b| {
+                let at = b.map_head.len() - 1;
+                flip(&mut b.map_head, at)
+            }),
+        ),
+        (
+            "map head proof",
+            Box::new(move |b| flip(&mut b.map_head_proof[0], 31)),
+        ),
+        (
+            "checkpoint",
+            Box::new(|b| {
+                // One character of the root line.
+                let lines: Vec<&str> = b.checkpoint.lines().collect();
+                let root = lines[2];
+                let changed = if root.starts_with('A') {
+                    root.replacen('A', "B", 1)
+                } else {
+                    format!("A{}", &root[1..])
+                };
+                b.checkpoint = b.checkpoint.replacen(root, &changed, 1);
+            }),
+        ),
+        ("certificate ID", Box::new(|b| b.certificate_id.push('X'))),
+    ];
+    for (what, change) in cases {
+        let changed = tampered(&file, &format!("{}.bundle", what.replace(' ', "-")), change);
+        let vkey = log.log_vkey_file();
+        let output = verify(&["bundle", &changed, "--log-vkey", &vkey]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "a changed {what} must not verify: {}",
+            describe(&output)
+        );
+    }
+
+    // Another log's key.
+    let other = Log::start();
+    let output = verify(&["bundle", &file, "--log-vkey", &other.log_vkey_file()]);
+    exit_code(&output, 1);
+    // Not a bundle at all, or cut short: unreadable input.
+    let truncated = log.work_path("truncated.bundle");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    exit_code(
+        &verify(&["bundle", &truncated, "--log-vkey", &log.log_vkey_file()]),
+        2,
+    );
+}
+
+#[test]
+fn tlog_proof_for_other_tools() {
+    let (log, _) = log_with_three_certificates();
+    let out = bundle(&log, NESAS, "nesas.tlog-proof", &["--format", "tlog-proof"]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\nindex "), "{text}");
+    let proof = TlogProof::parse(&text).unwrap();
+    let checkpoint =
+        SignedCheckpoint::verify(proof.checkpoint.as_bytes(), &log.log_vkey()).unwrap();
+    let entry = log.work_path("nesas.entry");
+    let index = proof.index.to_string();
+    certlog_tests::success(&log.cli(&["get", "--index", &index, "--out", &entry]));
+    let c = &checkpoint.checkpoint;
+    verify_inclusion(
+        &leaf_hash(&std::fs::read(&entry).unwrap()),
+        proof.index,
+        c.size,
+        &proof.proof,
+        &c.root,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_status_map_is_derived_from_the_entries_alone() {
+    let (log, cb) = log_with_three_certificates();
+    change(&log, &cb, "revoke", EUCC, "key compromise");
+    change(&log, &cb, "suspend", MATTER, "under investigation");
+    change(&log, &cb, "reinstate", MATTER, "cleared");
+    let size = log.tree_size();
+    let entries = log.client().await.entries(0, size).await.unwrap();
+    let operator = key_file::read_verifier_key(&log.data_dir().join("operator.vkey")).unwrap();
+    let mut replay = Replay::new(operator);
+    for entry in &entries {
+        replay.apply(entry).unwrap();
+    }
+    // Every batch ends with a map head, and every one matched the replayed map.
+    assert!(replay.map_heads >= 7, "{} map heads", replay.map_heads);
+    assert_eq!(replay.size, size);
+    assert_eq!(replay.state.statuses.len(), 3);
+}
