@@ -4,16 +4,16 @@
 //! - `integrate/{memory,sled}`: the sequencer integrating one batch of 256 certificate
 //!   issuances, from the submissions queued to every submitter answered (rules, tiles, the
 //!   status map and its map head, the signed checkpoint, one atomic commit; on sled, flushed).
-//!   The log already holds 100,000 certificates and grows as the bench runs. Throughput is in
+//!   The log already holds 50,000 certificates and grows as the bench runs. Throughput is in
 //!   certificates (each batch also appends its map head entry).
 //! - `map_update/{memory,sled}`: the status-map part of that alone, as the sequencer does it
-//!   (`MapUpdate` over `StorageMap`): 256 new keys in the map of the same 100,000 certificates,
+//!   (`MapUpdate` over `StorageMap`): 256 new keys in the map of the same 50,000 certificates,
 //!   then the new root and the nodes to write. Throughput is in keys.
 //! - `inclusion_proof/...`: an inclusion proof in a tree of 1,000,000 leaves written through
 //!   `Storage::commit` in tile layout, read through `TileHashReader` over `CachedTiles` as the
 //!   log serves proofs (the server's cache of 4096 full tiles, and no cache); leaf indexes
 //!   spread over the whole tree.
-//! - `status_proof/{memory,sled}`: `status_map::prove` of a certificate among 100,000.
+//! - `status_proof/{memory,sled}`: `status_map::prove` of a certificate among 50,000.
 //!
 //! Run with `cargo bench -p certlog-server --bench sequencer`.
 
@@ -49,7 +49,7 @@ use certlog_verifier::{Checkpoint, KeyType, SigningKey};
 /// Certificates per integration batch.
 const BATCH: usize = 256;
 /// Certificates in the log before anything is measured.
-const PRELOADED: u64 = 100_000;
+const PRELOADED: u64 = 50_000;
 /// The leaves of the tree that proofs are generated in.
 const TREE_SIZE: u64 = 1_000_000;
 /// Leaves per commit while writing that tree.
@@ -232,15 +232,51 @@ impl Log {
 
     /// Integrates one batch; returns the time from submission to the last answer.
     fn integrate(&mut self, rt: &Runtime) -> Duration {
+        self.integrate_measured(rt, || ()).0
+    }
+
+    /// Integrates one batch, reading `probe` just before and just after.
+    fn integrate_measured<T>(&mut self, rt: &Runtime, probe: impl Fn() -> T) -> (Duration, T, T) {
         let submissions = self.next_batch();
         let before = self.storage.size().unwrap();
-        let t = Instant::now();
+        let (t, start) = (Instant::now(), probe());
         let size = rt.block_on(submit_all(&self.started.handle, submissions));
-        let elapsed = t.elapsed();
+        let (elapsed, end) = (t.elapsed(), probe());
         // One batch: the certificates and their map head.
         assert_eq!(size, before + BATCH as u64 + 1);
-        elapsed
+        (elapsed, start, end)
     }
+
+    /// Integrates `n` more batches and prints their wall and CPU time (all threads: the
+    /// sequencer, the runtime answering, the storage's own threads).
+    fn print_cpu_per_batch(&mut self, rt: &Runtime, n: u32) {
+        let (mut wall, mut cpu) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..n {
+            let (elapsed, start, end) = self.integrate_measured(rt, process_cpu);
+            let (Some(start), Some(end)) = (start, end) else {
+                return;
+            };
+            wall += elapsed;
+            cpu += end - start;
+        }
+        eprintln!(
+            "{}: {n} more batches of {BATCH}: {:.1} ms wall, {:.1} ms CPU per batch",
+            self.name,
+            wall.as_secs_f64() * 1e3 / f64::from(n),
+            cpu.as_secs_f64() * 1e3 / f64::from(n),
+        );
+    }
+}
+
+/// The CPU time every thread of this process has used so far (Linux), to tell the work of a
+/// batch from the time it waits for the disk or for a busy machine.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 /// Tiles of a growing tree, as the sequencer writes them.
@@ -353,17 +389,21 @@ fn write_path(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BATCH as u64));
     for log in &logs {
         let map = StorageMap(&*log.storage);
+        let update = || {
+            let mut update = MapUpdate::new(&map);
+            for (key, value) in &new {
+                update.set(*key, *value).unwrap();
+            }
+            update.into_changes().unwrap()
+        };
+        eprintln!(
+            "{}: {BATCH} new keys in a map of {PRELOADED}: {} nodes to write",
+            log.name,
+            update().len()
+        );
         group.bench_function(
             BenchmarkId::new(log.name, format!("keys={PRELOADED}/new={BATCH}")),
-            |b| {
-                b.iter(|| {
-                    let mut update = MapUpdate::new(&map);
-                    for (key, value) in &new {
-                        update.set(*key, *value).unwrap();
-                    }
-                    update.into_changes().unwrap()
-                })
-            },
+            |b| b.iter(&update),
         );
     }
     group.finish();
@@ -394,6 +434,7 @@ fn write_path(c: &mut Criterion) {
             BenchmarkId::new(log.name, format!("certificates={BATCH}")),
             |b| b.iter_custom(|iters| (0..iters).map(|_| log.integrate(&rt)).sum::<Duration>()),
         );
+        log.print_cpu_per_batch(&rt, 20);
         eprintln!(
             "{}: tree size {} after the bench",
             log.name,

@@ -117,7 +117,10 @@ impl SequencerHandle {
     /// Queues a submission and waits until it is durable (or refused).
     pub async fn submit(&self, submission: Submission) -> Result<Sequenced, SequenceError> {
         let (tx, rx) = oneshot::channel();
-        match self.queue.try_send(Message::Submit(Box::new(submission), tx)) {
+        match self
+            .queue
+            .try_send(Message::Submit(Box::new(submission), tx))
+        {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(SequenceError::Overloaded(self.capacity)),
             Err(TrySendError::Disconnected(_)) => {

@@ -24,7 +24,9 @@ use sha2::{Digest as _, Sha256};
 
 use certlog_verifier::bundle::{Options, Policy, Standing, verify_bundle};
 use certlog_verifier::certificate::{status_key, status_record_hash};
-use certlog_verifier::entry::{encode_entry, sign_statement};
+use certlog_verifier::entry::{
+    decode_entry, encode_entry, sign_statement, signed_statement, verify_statement,
+};
 use certlog_verifier::merkle::{
     CompactRange, Hash, HashReader, NodeId, inclusion_proof, leaf_hash, tree_root,
 };
@@ -34,7 +36,7 @@ use certlog_verifier::proto::{
 };
 use certlog_verifier::rules::{Change, MemoryState, check_entry};
 use certlog_verifier::status_map::{MapNode, MapUpdate, MemoryMap, prove};
-use certlog_verifier::{Checkpoint, KeyType, SigningKey};
+use certlog_verifier::{Checkpoint, KeyType, SignedCheckpoint, SigningKey};
 
 /// The verifier's clock: 2027-06-01T00:00:00Z, within the certificate's validity.
 const NOW: i64 = 1_811_808_000;
@@ -379,6 +381,16 @@ fn bundles(c: &mut Criterion) {
         print_cpu_per_run(&format!("verify_bundle at size {size}"), 2_000, || {
             verify_bundle(&bytes, &policy, &options)
         });
+        // Its two signature checks, for comparison.
+        print_cpu_per_run("  of which the checkpoint's signature", 2_000, || {
+            SignedCheckpoint::verify(bundle.checkpoint.as_bytes(), &log_key).unwrap()
+        });
+        let decoded = decode_entry(&bundle.entry).unwrap();
+        let signed = signed_statement(&decoded).unwrap();
+        let certifier = keys.certifier.verifier_key();
+        print_cpu_per_run("  and the certifier's signature", 2_000, || {
+            verify_statement(signed, &certifier).unwrap()
+        });
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("size={size}")),
             &bytes,
@@ -412,7 +424,11 @@ fn bundles(c: &mut Criterion) {
             "{BATCH} new keys in a map of {keys}: {} nodes to write",
             update().len()
         );
-        print_cpu_per_run(&format!("map update of {BATCH} keys in {keys}"), 20, update);
+        print_cpu_per_run(
+            &format!("map update of {BATCH} keys in {keys}"),
+            20,
+            &update,
+        );
         group.bench_function(
             BenchmarkId::from_parameter(format!("keys={keys}/new={BATCH}")),
             |b| b.iter(&update),
