@@ -392,9 +392,9 @@ fn write_path(c: &mut Criterion) {
         let update = || {
             let mut update = MapUpdate::new(&map);
             for (key, value) in &new {
-                update.set(*key, *value).unwrap();
+                update.set(*key, *value);
             }
-            update.into_changes().unwrap()
+            update.finish().unwrap().1
         };
         eprintln!(
             "{}: {BATCH} new keys in a map of {PRELOADED}: {} nodes to write",

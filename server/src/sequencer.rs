@@ -430,18 +430,19 @@ impl Sequencer {
         let map_store = StorageMap(&*self.storage);
         let mut map = MapUpdate::new(&map_store);
         for (key, record, _) in &out.statuses {
-            map.set(*key, certificate::status_record_hash(record))?;
+            map.set(*key, certificate::status_record_hash(record));
         }
+        let (map_root, map_nodes) = map.finish()?;
+        out.map_nodes = map_nodes;
         let head_index = self.range.size();
         let head = Entry {
             body: Some(entry::Body::MapHead(MapHead {
-                root: map.root()?.0.to_vec(),
+                root: map_root.0.to_vec(),
                 tree_size: head_index,
                 timestamp: unix_now(),
             })),
         }
         .encode_to_vec();
-        out.map_nodes = map.into_changes()?;
         let head_hash = leaf_hash(&head);
         self.append(head_hash, &mut out.tiles, &mut touched);
         out.entries.push((head_index, head, head_hash));

@@ -6,7 +6,7 @@
 //!   an upper bound on the status proof's depth). The encoded size of each bundle is printed
 //!   once during setup.
 //! - `map_update/keys=N`: one integration batch of 256 new certificates in a status map that
-//!   already holds N keys: [`MapUpdate::set`] of each, then [`MapUpdate::into_changes`] (the new
+//!   already holds N keys: [`MapUpdate::set`] of each, then [`MapUpdate::finish`] (the new
 //!   root and the nodes to write). Throughput is in keys.
 //!
 //! Run with `cargo bench -p certlog-verifier --bench bundle`.
@@ -196,9 +196,9 @@ fn grow(map: &mut MemoryMap, range: Range<u64>) {
         let end = (start + BUILD_BATCH).min(range.end);
         let mut update = MapUpdate::new(&*map);
         for i in start..end {
-            update.set(other_key(i), other_value(i)).unwrap();
+            update.set(other_key(i), other_value(i));
         }
-        let changes = update.into_changes().unwrap();
+        let (_, changes) = update.finish().unwrap();
         map.apply(changes);
         start = end;
     }
@@ -322,8 +322,8 @@ fn bundles(c: &mut Criterion) {
     let started = Instant::now();
     let mut map = MemoryMap::default();
     let mut update = MapUpdate::new(&map);
-    update.set(s.key, status_record_hash(&s.record)).unwrap();
-    let changes = update.into_changes().unwrap();
+    update.set(s.key, status_record_hash(&s.record));
+    let (_, changes) = update.finish().unwrap();
     map.apply(changes);
     grow(&mut map, 1..10_000);
     let map_10k = map.clone();
@@ -416,9 +416,9 @@ fn bundles(c: &mut Criterion) {
         let update = || {
             let mut update = MapUpdate::new(map);
             for (key, value) in &new {
-                update.set(*key, *value).unwrap();
+                update.set(*key, *value);
             }
-            update.into_changes().unwrap()
+            update.finish().unwrap().1
         };
         eprintln!(
             "{BATCH} new keys in a map of {keys}: {} nodes to write",

@@ -81,11 +81,10 @@ impl Replay {
         if let Some(Body::MapHead(head)) = &decoded.body {
             let mut update = MapUpdate::new(&self.map);
             for (key, value) in self.pending.drain(..) {
-                let Ok(()) = update.set(key, value);
+                update.set(key, value);
             }
-            let Ok(changes) = update.into_changes();
+            let Ok((computed, changes)) = update.finish();
             self.map.apply(changes);
-            let computed = self.map.root();
             let claimed = Hash::from_slice(&head.root).ok_or_else(|| ReplayError::MapHead {
                 index,
                 reason: "the root is not 32 bytes".into(),

@@ -14,10 +14,9 @@
 //! the non-empty ones, then only those. The map is derived from the log alone, so anyone who
 //! replays the log gets the same roots ([`MapUpdate`] over a [`MapStore`]).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 
 use sha2::{Digest, Sha256};
 
@@ -179,14 +178,9 @@ impl MapStore for MemoryMap {
 }
 
 impl MemoryMap {
-    /// Applies the changes of an update.
-    pub fn apply(&mut self, changes: Vec<(NodePath, Option<MapNode>)>) {
-        for (path, node) in changes {
-            match node {
-                Some(node) => self.0.insert(path, node),
-                None => self.0.remove(&path),
-            };
-        }
+    /// Writes the nodes of an update.
+    pub fn apply(&mut self, changes: Vec<(NodePath, MapNode)>) {
+        self.0.extend(changes);
     }
 
     /// The root hash.
@@ -195,12 +189,14 @@ impl MemoryMap {
     }
 }
 
-/// Changes to a map, over its store: set values, then take the new root and the nodes to write.
+/// Changes to a map, over its store: set values, then [`MapUpdate::finish`] gives the new root
+/// and the nodes to write.
+///
+/// The keys are applied together, in key order, in one walk down the tree: each node on their
+/// paths is read once, each untouched sibling once, and each new hash computed once.
 pub struct MapUpdate<'a, S: MapStore> {
     store: &'a S,
-    changed: BTreeMap<NodePath, Option<MapNode>>,
-    /// Internal nodes whose hash must be recomputed, deepest first.
-    stale: BTreeSet<(Reverse<u16>, Hash)>,
+    pending: BTreeMap<Hash, Hash>,
 }
 
 impl<'a, S: MapStore> MapUpdate<'a, S> {
@@ -208,91 +204,106 @@ impl<'a, S: MapStore> MapUpdate<'a, S> {
     pub fn new(store: &'a S) -> MapUpdate<'a, S> {
         MapUpdate {
             store,
-            changed: BTreeMap::new(),
-            stale: BTreeSet::new(),
+            pending: BTreeMap::new(),
         }
     }
 
-    fn get(&self, path: &NodePath) -> Result<Option<MapNode>, S::Error> {
-        match self.changed.get(path) {
-            Some(node) => Ok(*node),
-            None => self.store.node(path),
-        }
+    /// Sets the value of `key` (adding the key if it is new); the last value set wins.
+    pub fn set(&mut self, key: Hash, value: Hash) {
+        self.pending.insert(key, value);
     }
 
-    fn put(&mut self, path: NodePath, node: MapNode) {
-        if let MapNode::Internal { .. } = node {
-            self.stale.insert((Reverse(path.depth), path.prefix));
-        }
-        self.changed.insert(path, Some(node));
+    /// The root after the changes, and the nodes to write.
+    pub fn finish(self) -> Result<(Hash, Vec<(NodePath, MapNode)>), S::Error> {
+        let updates: Vec<(Hash, Hash)> = self.pending.into_iter().collect();
+        let root = self.store.node(&NodePath::ROOT)?;
+        let mut changes = Vec::new();
+        let root = if updates.is_empty() {
+            root
+        } else {
+            Some(update(
+                self.store,
+                NodePath::ROOT,
+                root,
+                &updates,
+                &mut changes,
+            )?)
+        };
+        Ok((root.map_or(EMPTY, |n| n.hash()), changes))
     }
+}
 
-    /// Sets the value of `key` (adding the key if it is new).
-    pub fn set(&mut self, key: Hash, value: Hash) -> Result<(), S::Error> {
-        let mut path = NodePath::ROOT;
-        loop {
-            match self.get(&path)? {
-                None => break,
-                Some(MapNode::Leaf { key: other, .. }) if other == key => break,
-                Some(MapNode::Leaf {
-                    key: other,
-                    value: other_value,
-                }) => {
-                    // Both keys go down until their bits part.
-                    while bit(&key, path.depth) == bit(&other, path.depth) {
-                        self.put(path, MapNode::Internal { hash: EMPTY });
-                        path = path.child(bit(&key, path.depth));
-                    }
-                    self.put(path, MapNode::Internal { hash: EMPTY });
-                    let side = bit(&other, path.depth);
-                    self.put(
-                        path.child(side),
-                        MapNode::Leaf {
-                            key: other,
-                            value: other_value,
-                        },
-                    );
-                    path = path.child(!side);
-                    break;
+fn hash_of(node: Option<MapNode>) -> Hash {
+    node.map_or(EMPTY, |n| n.hash())
+}
+
+/// The keys of a sorted slice that go left and right at `depth`.
+fn split(updates: &[(Hash, Hash)], depth: u16) -> (&[(Hash, Hash)], &[(Hash, Hash)]) {
+    updates.split_at(updates.partition_point(|(k, _)| !bit(k, depth)))
+}
+
+/// Applies sorted `updates` (all below `path`) to the stored subtree at `path`, whose node is
+/// `node`; returns its new node and notes every node written.
+fn update<S: MapStore>(
+    store: &S,
+    path: NodePath,
+    node: Option<MapNode>,
+    updates: &[(Hash, Hash)],
+    out: &mut Vec<(NodePath, MapNode)>,
+) -> Result<MapNode, S::Error> {
+    let new = match node {
+        Some(MapNode::Internal { .. }) => {
+            let (left, right) = split(updates, path.depth);
+            let mut child = |side: bool, updates: &[(Hash, Hash)]| -> Result<Hash, S::Error> {
+                let path = path.child(side);
+                let stored = store.node(&path)?;
+                if updates.is_empty() {
+                    return Ok(hash_of(stored));
                 }
-                Some(MapNode::Internal { hash }) => {
-                    self.put(path, MapNode::Internal { hash });
-                    path = path.child(bit(&key, path.depth));
-                }
+                Ok(update(store, path, stored, updates, out)?.hash())
+            };
+            let (left, right) = (child(false, left)?, child(true, right)?);
+            MapNode::Internal {
+                hash: node_hash(&left, &right),
             }
         }
-        self.put(path, MapNode::Leaf { key, value });
-        Ok(())
-    }
-
-    /// Recomputes the stale internal hashes, deepest first.
-    fn rehash(&mut self) -> Result<(), S::Error> {
-        while let Some((Reverse(depth), prefix)) = self.stale.pop_first() {
-            let path = NodePath { depth, prefix };
-            let hash = |node: Option<MapNode>| node.map_or(EMPTY, |n| n.hash());
-            let left = hash(self.get(&path.child(false))?);
-            let right = hash(self.get(&path.child(true))?);
-            self.changed.insert(
-                path,
-                Some(MapNode::Internal {
-                    hash: node_hash(&left, &right),
-                }),
-            );
+        Some(MapNode::Leaf { key, value }) if !updates.iter().any(|(k, _)| *k == key) => {
+            // The leaf there moves down with the new keys.
+            let mut all = updates.to_vec();
+            let at = all.partition_point(|(k, _)| *k < key);
+            all.insert(at, (key, value));
+            return Ok(build(path, &all, out));
         }
-        Ok(())
-    }
+        _ => return Ok(build(path, updates, out)),
+    };
+    out.push((path, new));
+    Ok(new)
+}
 
-    /// The root after the changes.
-    pub fn root(&mut self) -> Result<Hash, S::Error> {
-        self.rehash()?;
-        Ok(self.get(&NodePath::ROOT)?.map_or(EMPTY, |n| n.hash()))
-    }
-
-    /// The nodes to write (`None`: delete), once hashed.
-    pub fn into_changes(mut self) -> Result<Vec<(NodePath, Option<MapNode>)>, S::Error> {
-        self.rehash()?;
-        Ok(self.changed.into_iter().collect())
-    }
+/// Writes a new subtree at `path` holding exactly the sorted `keys` (nothing is stored below).
+fn build(path: NodePath, keys: &[(Hash, Hash)], out: &mut Vec<(NodePath, MapNode)>) -> MapNode {
+    let node = match keys {
+        [(key, value)] => MapNode::Leaf {
+            key: *key,
+            value: *value,
+        },
+        _ => {
+            let (left, right) = split(keys, path.depth);
+            let mut child = |side: bool, keys: &[(Hash, Hash)]| {
+                if keys.is_empty() {
+                    EMPTY
+                } else {
+                    build(path.child(side), keys, out).hash()
+                }
+            };
+            let (left, right) = (child(false, left), child(true, right));
+            MapNode::Internal {
+                hash: node_hash(&left, &right),
+            }
+        }
+    };
+    out.push((path, node));
+    node
 }
 
 /// What a map holds for a key, with the proof.
@@ -459,15 +470,16 @@ mod tests {
         for batch in 0..4 {
             let mut update = MapUpdate::new(&map);
             for i in (batch..n).step_by(4) {
-                update.set(key(i), value(i + batch)).unwrap();
+                update.set(key(i), value(i + batch));
                 all.insert(key(i), value(i + batch));
             }
             if batch == 3 {
-                update.set(key(0), value(100)).unwrap();
+                update.set(key(0), value(100));
                 all.insert(key(0), value(100));
             }
-            let changes = update.into_changes().unwrap();
+            let (root, changes) = update.finish().unwrap();
             map.apply(changes);
+            assert_eq!(map.root(), root);
         }
         (map, all)
     }

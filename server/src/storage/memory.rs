@@ -114,12 +114,7 @@ impl Storage for MemoryStorage {
             s.statuses.insert(*key, record.clone());
             s.certificate_entries.insert((*key, *index), ());
         }
-        for (path, node) in &batch.map_nodes {
-            match node {
-                Some(node) => s.map.insert(*path, *node),
-                None => s.map.remove(path),
-            };
-        }
+        s.map.extend(batch.map_nodes.iter().copied());
         for (digest, index, key) in &batch.firmware {
             s.firmware.insert((*digest, *index), *key);
         }

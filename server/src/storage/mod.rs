@@ -43,8 +43,8 @@ pub struct Batch {
     pub certifiers: Vec<(String, CertifierRecord)>,
     /// Status records changed, with the index of the entry that changed each.
     pub statuses: Vec<(Hash, StatusRecord, u64)>,
-    /// Status-map nodes written (`None`: removed).
-    pub map_nodes: Vec<(NodePath, Option<MapNode>)>,
+    /// Status-map nodes written.
+    pub map_nodes: Vec<(NodePath, MapNode)>,
     /// Firmware SHA-256 digests listed by newly issued certificates: digest, the index of the
     /// issuing entry, the certificate's status key.
     pub firmware: Vec<([u8; 32], u64, Hash)>,
@@ -204,17 +204,20 @@ pub(crate) mod tests {
             value: Hash([2; 32]),
         };
         let mut b = batch(5, 0);
-        b.map_nodes = vec![(NodePath::ROOT, Some(leaf))];
+        b.map_nodes = vec![(NodePath::ROOT, leaf)];
         b.firmware = vec![([7; 32], 9, Hash([9; 32])), ([7; 32], 8, Hash([8; 32]))];
         store.commit(&b).unwrap();
         assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), Some(leaf));
         assert_eq!(store.map_node(&NodePath::ROOT.child(true)).unwrap(), None);
         assert_eq!(store.firmware(&[7; 32]).unwrap(), Some(Hash([8; 32])));
         assert_eq!(store.firmware(&[6; 32]).unwrap(), None);
+        let internal = MapNode::Internal {
+            hash: Hash([3; 32]),
+        };
         let mut b = batch(5, 0);
-        b.map_nodes = vec![(NodePath::ROOT, None)];
+        b.map_nodes = vec![(NodePath::ROOT, internal)];
         store.commit(&b).unwrap();
-        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), None);
+        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), Some(internal));
 
         // Several entries of one certificate come back in index order.
         let mut b = batch(5, 1);

@@ -186,11 +186,7 @@ impl Storage for SledStorage {
             );
         }
         for (path, node) in &batch.map_nodes {
-            let k = key(MAP_NODE, &[&path.to_bytes()]);
-            match node {
-                Some(node) => b.insert(k, node.to_bytes()),
-                None => b.remove(k),
-            }
+            b.insert(key(MAP_NODE, &[&path.to_bytes()]), node.to_bytes());
         }
         for (digest, index, status_key) in &batch.firmware {
             b.insert(
