@@ -179,7 +179,7 @@ impl MapStore for MemoryMap {
 
 impl MemoryMap {
     /// Writes the nodes of an update.
-    pub fn apply(&mut self, changes: Vec<(NodePath, MapNode)>) {
+    pub fn apply(&mut self, changes: MapChanges) {
         self.0.extend(changes);
     }
 
@@ -188,6 +188,12 @@ impl MemoryMap {
         self.0.get(&NodePath::ROOT).map_or(EMPTY, MapNode::hash)
     }
 }
+
+/// A key and its value.
+type KeyValue = (Hash, Hash);
+
+/// The nodes an update writes.
+pub type MapChanges = Vec<(NodePath, MapNode)>;
 
 /// Changes to a map, over its store: set values, then [`MapUpdate::finish`] gives the new root
 /// and the nodes to write.
@@ -214,8 +220,8 @@ impl<'a, S: MapStore> MapUpdate<'a, S> {
     }
 
     /// The root after the changes, and the nodes to write.
-    pub fn finish(self) -> Result<(Hash, Vec<(NodePath, MapNode)>), S::Error> {
-        let updates: Vec<(Hash, Hash)> = self.pending.into_iter().collect();
+    pub fn finish(self) -> Result<(Hash, MapChanges), S::Error> {
+        let updates: Vec<KeyValue> = self.pending.into_iter().collect();
         let root = self.store.node(&NodePath::ROOT)?;
         let mut changes = Vec::new();
         let root = if updates.is_empty() {
@@ -238,7 +244,7 @@ fn hash_of(node: Option<MapNode>) -> Hash {
 }
 
 /// The keys of a sorted slice that go left and right at `depth`.
-fn split(updates: &[(Hash, Hash)], depth: u16) -> (&[(Hash, Hash)], &[(Hash, Hash)]) {
+fn split(updates: &[KeyValue], depth: u16) -> (&[KeyValue], &[KeyValue]) {
     updates.split_at(updates.partition_point(|(k, _)| !bit(k, depth)))
 }
 
@@ -248,13 +254,13 @@ fn update<S: MapStore>(
     store: &S,
     path: NodePath,
     node: Option<MapNode>,
-    updates: &[(Hash, Hash)],
-    out: &mut Vec<(NodePath, MapNode)>,
+    updates: &[KeyValue],
+    out: &mut MapChanges,
 ) -> Result<MapNode, S::Error> {
     let new = match node {
         Some(MapNode::Internal { .. }) => {
             let (left, right) = split(updates, path.depth);
-            let mut child = |side: bool, updates: &[(Hash, Hash)]| -> Result<Hash, S::Error> {
+            let mut child = |side: bool, updates: &[KeyValue]| -> Result<Hash, S::Error> {
                 let path = path.child(side);
                 let stored = store.node(&path)?;
                 if updates.is_empty() {
@@ -281,7 +287,7 @@ fn update<S: MapStore>(
 }
 
 /// Writes a new subtree at `path` holding exactly the sorted `keys` (nothing is stored below).
-fn build(path: NodePath, keys: &[(Hash, Hash)], out: &mut Vec<(NodePath, MapNode)>) -> MapNode {
+fn build(path: NodePath, keys: &[KeyValue], out: &mut MapChanges) -> MapNode {
     let node = match keys {
         [(key, value)] => MapNode::Leaf {
             key: *key,
@@ -289,7 +295,7 @@ fn build(path: NodePath, keys: &[(Hash, Hash)], out: &mut Vec<(NodePath, MapNode
         },
         _ => {
             let (left, right) = split(keys, path.depth);
-            let mut child = |side: bool, keys: &[(Hash, Hash)]| {
+            let mut child = |side: bool, keys: &[KeyValue]| {
                 if keys.is_empty() {
                     EMPTY
                 } else {
