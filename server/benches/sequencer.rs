@@ -30,7 +30,7 @@ use tokio::runtime::Runtime;
 
 use certlog_server::reader::{CachedTiles, StorageMap, StorageTiles};
 use certlog_server::sequencer::{self, BatchConfig, SequencerHandle, Started, Submission};
-use certlog_server::storage::{Batch, MemoryStorage, SledStorage, Storage};
+use certlog_server::storage::{Batch, KvStorage, MemoryStorage, Sled, Storage};
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::entry::{
     decode_entry, decode_statement, encode_entry, sign_statement, signed_statement,
@@ -369,7 +369,7 @@ fn write_path(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sled: Arc<dyn Storage> = Arc::new(SledStorage::open(dir.path()).unwrap());
+    let sled: Arc<dyn Storage> = Arc::new(KvStorage(Sled::open(dir.path()).unwrap()));
     let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
     let mut logs = vec![
         Log::preloaded("memory", memory, &rt),
@@ -454,7 +454,7 @@ fn write_path(c: &mut Criterion) {
         ("memory", Arc::new(MemoryStorage::default())),
         (
             "sled",
-            Arc::new(SledStorage::open(tree_dir.path()).unwrap()),
+            Arc::new(KvStorage(Sled::open(tree_dir.path()).unwrap())),
         ),
     ];
     let mut root = Hash::default();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::sequencer::BatchConfig;
+use crate::storage::Backend;
 
 /// How to run a log.
 #[derive(clap::Args, Clone, Debug)]
@@ -15,6 +16,9 @@ pub struct ServeArgs {
     /// The address that serves gRPC and HTTP.
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// The embedded database.
+    #[arg(long, value_enum, default_value = "redb")]
+    pub storage: Backend,
     /// The log's origin, the name in its checkpoints (set when the log is created).
     #[arg(long, default_value = "certlog.local/log")]
     pub origin: String,

@@ -7,8 +7,7 @@ use std::path::Path;
 use certlog_verifier::key_file::{self, KeyFileError};
 use certlog_verifier::{KeyType, SigningKey};
 
-/// The database's folder in the data directory.
-pub const DATABASE: &str = "db";
+use crate::storage::Backend;
 
 /// The keys of a log.
 pub struct Keys {
@@ -51,7 +50,8 @@ fn load_or_create(dir: &Path, stem: &str, name: &str) -> Result<SigningKey, Keys
         return Ok(key_file::read_signing_key(&path)?);
     }
     let vkey = dir.join(format!("{stem}.vkey"));
-    for evidence in [vkey.clone(), dir.join(DATABASE)] {
+    let databases = Backend::ALL.map(|b| b.path(dir));
+    for evidence in std::iter::once(vkey.clone()).chain(databases) {
         if evidence.exists() {
             return Err(KeysError::Missing {
                 key: path,

@@ -13,9 +13,8 @@ use tokio::net::TcpListener;
 
 use crate::config::ServeArgs;
 use crate::grpc::{AdminService, CertificateLogService};
-use crate::keys::{DATABASE, load_or_create_keys};
+use crate::keys::load_or_create_keys;
 use crate::log::Log;
-use crate::storage::{SledStorage, Storage};
 use crate::{http, sequencer};
 
 /// How long a shutdown waits for requests in flight.
@@ -34,8 +33,10 @@ pub async fn serve(
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let keys = load_or_create_keys(&args.data, &args.origin)?;
-    let storage: Arc<dyn Storage> =
-        Arc::new(SledStorage::open(&args.data.join(DATABASE)).context("opening the database")?);
+    let storage = args
+        .storage
+        .open(&args.data)
+        .context("opening the database")?;
     let started = sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
         .context("starting the sequencer")?;
     let sequencer_thread = started.thread;

@@ -387,3 +387,24 @@ fn a_lost_log_key_is_not_replaced() {
     // The error names the cause, not only its consequence (a checkpoint that does not verify).
     assert!(failure.stderr.contains("log.key"), "{}", failure.stderr);
 }
+
+#[test]
+fn the_sled_backend_keeps_a_log_too_and_is_not_mixed_up() {
+    let mut log = Log::start_with(&["--storage", "sled"]);
+    let cb = log.certifier("cb.example", &["EUCC"]);
+    log.submit(&example("eucc-camera.json"), &cb);
+    let checkpoint = log.checkpoint();
+    assert!(log.stop_gracefully().success());
+    // The default backend refuses the directory, and says which one it holds.
+    let failure = match log.try_restart_with(&[]) {
+        Ok(()) => panic!("certlogd opened a sled log with redb"),
+        Err(failure) => failure,
+    };
+    assert!(
+        failure.stderr.contains("--storage sled"),
+        "{}",
+        failure.stderr
+    );
+    log.try_restart_with(&["--storage", "sled"]).unwrap();
+    assert_eq!(log.checkpoint(), checkpoint);
+}

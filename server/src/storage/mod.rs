@@ -3,18 +3,63 @@
 //! checkpoints by size, and the tree size. Every integration batch is written with
 //! [`Storage::commit`], all or nothing, and is durable when it returns.
 //!
-//! [`SledStorage`] is the embedded store; [`MemoryStorage`] keeps everything in memory for
-//! tests. Both pass the same suite ([`tests`]), as any new backend must.
+//! The embedded stores share one key layout ([`kv`]): redb (the default, [`Redb`]) and sled
+//! ([`Sled`]); [`MemoryStorage`] keeps everything in memory for tests. All pass the same suite
+//! ([`tests`]), as any new backend must.
 
+pub mod kv;
 mod memory;
+mod redb;
 mod sled;
 
+pub use self::kv::KvStorage;
 pub use self::memory::MemoryStorage;
-pub use self::sled::SledStorage;
+pub use self::redb::Redb;
+pub use self::sled::Sled;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use certlog_verifier::status_map::{MapNode, NodePath};
+
+/// The embedded store of a data directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// redb, in `DIR/log.redb`: memory bounded by its cache.
+    Redb,
+    /// sled 0.34, in `DIR/db/`: its memory grows with the log.
+    Sled,
+}
+
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 2] = [Backend::Redb, Backend::Sled];
+
+    /// Where the backend keeps a log in the data directory `dir`.
+    pub fn path(self, dir: &std::path::Path) -> std::path::PathBuf {
+        match self {
+            Backend::Redb => dir.join("log.redb"),
+            Backend::Sled => dir.join("db"),
+        }
+    }
+
+    /// Opens (or creates) the log in `dir`; refuses a directory that holds another backend's.
+    pub fn open(self, dir: &std::path::Path) -> Result<std::sync::Arc<dyn Storage>> {
+        for other in Backend::ALL.into_iter().filter(|b| *b != self) {
+            if other.path(dir).exists() {
+                return Err(StorageError::Backend(format!(
+                    "{} holds a {other:?} database: start with --storage {}",
+                    dir.display(),
+                    format!("{other:?}").to_lowercase()
+                )));
+            }
+        }
+        let path = self.path(dir);
+        Ok(match self {
+            Backend::Redb => std::sync::Arc::new(KvStorage(Redb::open(&path)?)),
+            Backend::Sled => std::sync::Arc::new(KvStorage(Sled::open(&path)?)),
+        })
+    }
+}
 
 /// Why storage failed. Never the client's fault: the server reports it as unavailable.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,232 @@
+//! The log's records in an ordered key-value store, the layout both embedded backends share:
+//! one key space, a one-byte prefix per kind of record, big-endian integers so that keys sort
+//! in log order. A whole integration batch is one atomic, durable write.
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `e` | index | entry bytes |
+//! | `l` | leaf hash | index |
+//! | `t` | level, index | the tile's hashes so far |
+//! | `r` | certifier name | CertifierRecord |
+//! | `s` | status key | StatusRecord |
+//! | `x` | status key, index | (empty): the certificate's entries |
+//! | `n` | node path | status-map node |
+//! | `f` | firmware SHA-256, index | status key |
+//! | `k` | tree size | signed checkpoint |
+//! | `msize` | | tree size |
+
+use certlog_verifier::Hash;
+use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use certlog_verifier::status_map::{MapNode, NodePath};
+use prost::Message;
+
+use super::{Batch, Result, Storage, StorageError};
+
+const ENTRY: u8 = b'e';
+const LEAF: u8 = b'l';
+const TILE: u8 = b't';
+const CERTIFIER: u8 = b'r';
+const STATUS: u8 = b's';
+const CERTIFICATE_ENTRY: u8 = b'x';
+const MAP_NODE: u8 = b'n';
+const FIRMWARE: u8 = b'f';
+const CHECKPOINT: u8 = b'k';
+const SIZE_KEY: &[u8] = b"msize";
+
+/// Keys and values, as written in one batch.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// An embedded ordered key-value store.
+pub trait OrderedKv: Send + Sync + 'static {
+    /// The value of `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// The pairs with `from <= key < to` (no upper bound without `to`), in key order, at most
+    /// `limit` of them.
+    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs>;
+
+    /// Writes every pair atomically; durable when it returns.
+    fn write(&self, pairs: Pairs) -> Result<()>;
+}
+
+/// The [`Storage`] of a log over an ordered key-value store.
+pub struct KvStorage<K>(pub K);
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The first key after every key that starts with `prefix` (none when there is none).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+fn decode_u64(bytes: &[u8]) -> Result<u64> {
+    let array: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt(format!("{} bytes for a u64", bytes.len())))?;
+    Ok(u64::from_be_bytes(array))
+}
+
+fn decode<M: Message + Default>(what: &str, bytes: &[u8]) -> Result<M> {
+    M::decode(bytes).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+impl<K: OrderedKv> KvStorage<K> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Pairs> {
+        self.0.scan(prefix, prefix_end(prefix).as_deref(), limit)
+    }
+}
+
+impl<K: OrderedKv> Storage for KvStorage<K> {
+    fn size(&self) -> Result<u64> {
+        self.0.get(SIZE_KEY)?.map_or(Ok(0), |v| decode_u64(&v))
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        self.0.get(&key(ENTRY, &[&index.to_be_bytes()]))
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let (from, to) = (
+            key(ENTRY, &[&start.to_be_bytes()]),
+            key(ENTRY, &[&end.to_be_bytes()]),
+        );
+        let limit = usize::try_from(end - start).unwrap_or(usize::MAX);
+        Ok(self
+            .0
+            .scan(&from, Some(&to), limit)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>> {
+        self.0
+            .get(&key(LEAF, &[leaf_hash.as_bytes()]))?
+            .map(|v| decode_u64(&v))
+            .transpose()
+    }
+
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        self.0.get(&key(TILE, &[&[level], &index.to_be_bytes()]))
+    }
+
+    fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>> {
+        self.0
+            .get(&key(CERTIFIER, &[name.as_bytes()]))?
+            .map(|v| decode("certifier record", &v))
+            .transpose()
+    }
+
+    fn status(&self, status_key: &Hash) -> Result<Option<StatusRecord>> {
+        self.0
+            .get(&key(STATUS, &[status_key.as_bytes()]))?
+            .map(|v| decode("status record", &v))
+            .transpose()
+    }
+
+    fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {
+        let prefix = key(CERTIFICATE_ENTRY, &[status_key.as_bytes()]);
+        self.scan_prefix(&prefix, usize::MAX)?
+            .iter()
+            .map(|(k, _)| decode_u64(&k[prefix.len()..]))
+            .collect()
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<String>> {
+        self.0
+            .get(&key(CHECKPOINT, &[&size.to_be_bytes()]))?
+            .map(|v| {
+                String::from_utf8(v)
+                    .map_err(|_| StorageError::Corrupt("checkpoint is not UTF-8".into()))
+            })
+            .transpose()
+    }
+
+    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>> {
+        self.0
+            .get(&key(MAP_NODE, &[&path.to_bytes()]))?
+            .map(|v| MapNode::from_bytes(&v).map_err(|e| StorageError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>> {
+        match self.scan_prefix(&key(FIRMWARE, &[sha256]), 1)?.first() {
+            None => Ok(None),
+            Some((_, v)) => Hash::from_slice(v)
+                .map(Some)
+                .ok_or_else(|| StorageError::Corrupt("firmware index value".into())),
+        }
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        let mut pairs = Vec::with_capacity(
+            2 * batch.entries.len() + 2 * batch.statuses.len() + batch.map_nodes.len() + 8,
+        );
+        for (index, bytes, hash) in &batch.entries {
+            pairs.push((key(ENTRY, &[&index.to_be_bytes()]), bytes.clone()));
+            pairs.push((key(LEAF, &[hash.as_bytes()]), index.to_be_bytes().to_vec()));
+        }
+        for (level, index, hashes) in &batch.tiles {
+            pairs.push((
+                key(TILE, &[&[*level], &index.to_be_bytes()]),
+                hashes.clone(),
+            ));
+        }
+        for (name, record) in &batch.certifiers {
+            pairs.push((key(CERTIFIER, &[name.as_bytes()]), record.encode_to_vec()));
+        }
+        for (status_key, record, index) in &batch.statuses {
+            pairs.push((
+                key(STATUS, &[status_key.as_bytes()]),
+                record.encode_to_vec(),
+            ));
+            let entry = key(
+                CERTIFICATE_ENTRY,
+                &[status_key.as_bytes(), &index.to_be_bytes()],
+            );
+            pairs.push((entry, Vec::new()));
+        }
+        for (path, node) in &batch.map_nodes {
+            pairs.push((key(MAP_NODE, &[&path.to_bytes()]), node.to_bytes()));
+        }
+        for (digest, index, status_key) in &batch.firmware {
+            let k = key(FIRMWARE, &[digest, &index.to_be_bytes()]);
+            pairs.push((k, status_key.0.to_vec()));
+        }
+        pairs.push((
+            key(CHECKPOINT, &[&batch.size.to_be_bytes()]),
+            batch.checkpoint.clone().into_bytes(),
+        ));
+        pairs.push((SIZE_KEY.to_vec(), batch.size.to_be_bytes().to_vec()));
+        self.0.write(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! The redb backend (the default): the key layout of [`super::kv`] in one redb table, so that a
+//! batch is one write transaction, durable when its commit returns (redb's immediate
+//! durability). Its memory is its page cache, bounded: it does not grow with the log.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use redb::TableDefinition;
+
+use super::kv::{OrderedKv, Pairs};
+use super::{Result, StorageError};
+
+const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("log");
+
+/// redb's page cache, for reads and writes.
+const CACHE_BYTES: usize = 64 << 20;
+
+fn backend(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+/// A redb database.
+pub struct Redb(redb::Database);
+
+impl Redb {
+    /// Opens (or creates) the database file `path`.
+    pub fn open(path: &Path) -> Result<Redb> {
+        let db = redb::Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(backend)?;
+        let tx = db.begin_write().map_err(backend)?;
+        tx.open_table(TABLE).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(Redb(db))
+    }
+
+    fn table(&self) -> Result<redb::ReadOnlyTable<&'static [u8], &'static [u8]>> {
+        self.0
+            .begin_read()
+            .map_err(backend)?
+            .open_table(TABLE)
+            .map_err(backend)
+    }
+}
+
+impl OrderedKv for Redb {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .table()?
+            .get(key)
+            .map_err(backend)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs> {
+        let table = self.table()?;
+        let end = to.map_or(Bound::Unbounded, Bound::Excluded);
+        table
+            .range::<&[u8]>((Bound::Included(from), end))
+            .map_err(backend)?
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item.map_err(backend)?;
+                Ok((k.value().to_vec(), v.value().to_vec()))
+            })
+            .collect()
+    }
+
+    fn write(&self, pairs: Pairs) -> Result<()> {
+        let tx = self.0.begin_write().map_err(backend)?;
+        {
+            let mut table = tx.open_table(TABLE).map_err(backend)?;
+            for (k, v) in &pairs {
+                table.insert(k.as_slice(), v.as_slice()).map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Batch, KvStorage, Storage};
+    use certlog_verifier::Hash;
+
+    #[test]
+    fn passes_the_storage_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.redb");
+        super::super::tests::suite(&KvStorage(Redb::open(&path).unwrap()));
+    }
+
+    #[test]
+    fn a_commit_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.redb");
+        {
+            let store = KvStorage(Redb::open(&path).unwrap());
+            let batch = Batch {
+                size: 1,
+                entries: vec![(0, b"x".to_vec(), Hash([1; 32]))],
+                checkpoint: "c\n".into(),
+                ..Batch::default()
+            };
+            store.commit(&batch).unwrap();
+        }
+        let store = KvStorage(Redb::open(&path).unwrap());
+        assert_eq!(store.size().unwrap(), 1);
+        assert_eq!(store.entry(0).unwrap(), Some(b"x".to_vec()));
+    }
+}
