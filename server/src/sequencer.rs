@@ -656,28 +656,21 @@ mod tests {
                     .await
                     .unwrap();
             }
+            // Concurrent submissions, so that batches hold many entries.
             let pending: Vec<_> = (0..150)
                 .map(|_| {
                     id += 1;
-                    started.handle.submit(issue(&cb, id))
+                    let (handle, submission) = (started.handle.clone(), issue(&cb, id));
+                    tokio::spawn(async move { handle.submit(submission).await })
                 })
                 .collect();
-            for result in futures_join_all(pending).await {
-                result.unwrap();
+            for task in pending {
+                task.await.unwrap().unwrap();
             }
             drop(started.handle);
             started.thread.join().unwrap();
         }
         assert_eq!(check_stored(&*storage), 451);
-    }
-
-    /// Awaits futures one after the other (they were all queued when created).
-    async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-        let mut out = Vec::with_capacity(futures.len());
-        for f in futures {
-            out.push(f.await);
-        }
-        out
     }
 
     /// Storage whose commits fail after a number of successes: a full disk.
