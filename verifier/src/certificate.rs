@@ -2,8 +2,6 @@
 //! have, the allowed status transitions, the status-map key of a certificate, and (feature
 //! `json`) the JSON form people write, with RFC 3339 times and hex digests.
 
-use alloc::string::String;
-
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
@@ -173,16 +171,6 @@ pub fn status_key(scheme: &str, certificate_id: &str) -> Hash {
 /// The value a status record has in the status map: SHA-256 of its protobuf encoding.
 pub fn status_record_hash(record: &StatusRecord) -> Hash {
     Hash(Sha256::digest(record.encode_to_vec()).into())
-}
-
-/// A short description of a status record: `revoked since <time>: <reason>`.
-pub fn describe_status(record: &StatusRecord) -> String {
-    let mut s = String::from(status_name(record.status()));
-    if !record.reason.is_empty() {
-        s.push_str(": ");
-        s.push_str(&record.reason);
-    }
-    s
 }
 
 /// The JSON form of certificates (serde helpers used by the generated messages).

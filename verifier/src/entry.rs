@@ -127,17 +127,6 @@ pub fn verify_statement(signed: &SignedStatement, key: &VerifierKey) -> Result<(
     Ok(())
 }
 
-/// Parts for batch verification of many statement signatures at once: the message, and the
-/// Ed25519 signature if it has the right length.
-pub fn statement_signature_parts(
-    signed: &SignedStatement,
-) -> (Vec<u8>, Option<ed25519_dalek::Signature>) {
-    (
-        signed_message(&signed.statement),
-        ed25519_dalek::Signature::from_slice(&signed.signature).ok(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

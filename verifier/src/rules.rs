@@ -10,8 +10,7 @@ use crate::entry::{self, EntryError};
 use crate::key::{KeyError, KeyType, VerifierKey};
 use crate::merkle::Hash;
 use crate::proto::{
-    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusRecord,
-    entry as entry_pb, statement,
+    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusRecord, statement,
 };
 
 /// What the rules read of the log so far.
@@ -411,11 +410,6 @@ pub fn apply<S: LogState>(
     }
 }
 
-/// Whether an entry is a map head (which only the sequencer writes).
-pub fn is_map_head(entry: &Entry) -> bool {
-    matches!(entry.body, Some(entry_pb::Body::MapHead(_)))
-}
-
 /// An in-memory [`LogState`], for auditors replaying a log and for tests.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryState {
@@ -450,15 +444,6 @@ impl MemoryState {
             Change::MapHead => {}
         }
     }
-}
-
-/// How many certificates have `status` (for summaries).
-pub fn count_statuses(state: &MemoryState, status: CertificateStatus) -> usize {
-    state
-        .statuses
-        .values()
-        .filter(|r| r.status() == status)
-        .count()
 }
 
 #[cfg(test)]
