@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use crate::config::ServeArgs;
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -38,26 +39,27 @@ fn init_tracing(json: bool) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed at once, before the log
+/// announces itself, so that a signal sent right after the announcement is not missed.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Runs `certlogd` with the process's arguments.
@@ -73,7 +75,10 @@ pub fn main() -> ExitCode {
     let served = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
         .and_then(|runtime| {
-            runtime.block_on(crate::server::serve(args, announce, shutdown_signal()))
+            runtime.block_on(async {
+                let shutdown = shutdown_signal().context("installing the signal handlers")?;
+                crate::server::serve(args, announce, shutdown).await
+            })
         });
     match served {
         Ok(()) => ExitCode::SUCCESS,
