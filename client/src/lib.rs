@@ -81,6 +81,11 @@ pub struct Receipt {
     pub duplicate: bool,
     /// With `wait`: the signed checkpoint that includes the entry, and the inclusion proof.
     pub proof: Option<(SignedCheckpoint, Vec<Hash>)>,
+    /// With `wait`: how many witnesses must cosign the log's checkpoints (0: it has none), and
+    /// whether that checkpoint carries their quorum's cosignatures.
+    pub witness_quorum: u32,
+    /// See `witness_quorum`.
+    pub witnessed: bool,
 }
 
 /// An inclusion proof as the log gave it.
@@ -169,6 +174,8 @@ impl Client {
             leaf_hash: leaf,
             duplicate: response.duplicate,
             proof,
+            witness_quorum: response.witness_quorum,
+            witnessed: response.witnessed,
         })
     }
 

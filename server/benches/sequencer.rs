@@ -192,7 +192,8 @@ impl Log {
             interval: Duration::from_millis(200),
             queue: 4 * BATCH,
         };
-        let started = sequencer::start(storage.clone(), log_key(), config).unwrap();
+        let started =
+            sequencer::start(storage.clone(), log_key(), config, Default::default()).unwrap();
         let (operator, certifier) = (
             key("certlog.example/log/operator", 2),
             key("cb.example/eucc", 3),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cosigner::{CosignerConfig, WitnessArg};
 use crate::sequencer::BatchConfig;
 use crate::storage::Backend;
 
@@ -31,6 +32,16 @@ pub struct ServeArgs {
     /// Submissions that may wait for the sequencer before new ones are refused.
     #[arg(long, default_value_t = 16_384)]
     pub queue: usize,
+    /// A witness that cosigns the log's checkpoints (C2SP tlog-witness), as URL=VKEY with the
+    /// witness's verifier key or a file holding it; repeat for several.
+    #[arg(long = "witness", value_name = "URL=VKEY")]
+    pub witnesses: Vec<WitnessArg>,
+    /// How many witnesses must cosign a checkpoint before it is published [default: all].
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
+    /// How long one request to a witness may take, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    pub witness_timeout: u64,
     /// Logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -44,5 +55,21 @@ impl ServeArgs {
             interval: Duration::from_millis(self.batch_interval),
             queue: self.queue.max(1),
         }
+    }
+
+    /// The witnesses; a quorum that can never be met is refused.
+    pub fn cosigner_config(&self) -> Result<CosignerConfig, String> {
+        let quorum = self.witness_quorum.unwrap_or(self.witnesses.len());
+        if quorum > self.witnesses.len() {
+            return Err(format!(
+                "--witness-quorum {quorum} can never be met by {} witnesses",
+                self.witnesses.len()
+            ));
+        }
+        Ok(CosignerConfig {
+            witnesses: self.witnesses.clone(),
+            quorum,
+            timeout: Duration::from_millis(self.witness_timeout.max(1)),
+        })
     }
 }

@@ -46,6 +46,18 @@ impl From<LogError> for Status {
     }
 }
 
+/// `ResourceExhausted` -> `resource_exhausted`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 fn hashes(proof: Vec<Hash>) -> Vec<Vec<u8>> {
     proof.into_iter().map(|h| h.0.to_vec()).collect()
 }
@@ -58,13 +70,22 @@ pub struct CertificateLogService(pub Arc<Log>);
 #[derive(Clone)]
 pub struct AdminService(pub Arc<Log>);
 
-/// Appends an entry and, with `wait`, adds the checkpoint and the inclusion proof.
+/// Appends an entry and, with `wait`, adds the checkpoint and the inclusion proof: on a log
+/// with witnesses, of a checkpoint their quorum cosigned, if one comes in time.
 async fn submit(
     log: &Log,
     request: SubmitRequest,
     channel: Channel,
 ) -> Result<SubmitResponse, Status> {
-    let sequenced = log.submit(request.entry, channel).await?;
+    let sequenced = match log.submit(request.entry, channel).await {
+        Ok(sequenced) => sequenced,
+        Err(e) => {
+            let status = Status::from(e);
+            log.metrics()
+                .rejected(&snake_case(&format!("{:?}", status.code())));
+            return Err(status);
+        }
+    };
     let mut response = SubmitResponse {
         index: sequenced.index,
         leaf_hash: sequenced.leaf_hash.0.to_vec(),
@@ -72,8 +93,19 @@ async fn submit(
         ..SubmitResponse::default()
     };
     if request.wait {
-        let (_, _, proof) = log.inclusion_proof(sequenced.index, sequenced.published.size)?;
-        response.checkpoint = sequenced.published.checkpoint.clone();
+        let (mut size, mut checkpoint) = (
+            sequenced.published.size,
+            sequenced.published.checkpoint.clone(),
+        );
+        if log.cosigner().enabled() {
+            response.witness_quorum = u32::try_from(log.cosigner().quorum()).unwrap_or(u32::MAX);
+            if let Some(witnessed) = log.cosigner().witnessed_from(size).await {
+                (size, checkpoint) = (witnessed.size, witnessed.checkpoint.clone());
+                response.witnessed = true;
+            }
+        }
+        let (_, _, proof) = log.inclusion_proof(sequenced.index, size)?;
+        response.checkpoint = checkpoint;
         response.inclusion_proof = hashes(proof);
     }
     Ok(response)

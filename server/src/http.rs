@@ -1,5 +1,6 @@
 //! C2SP tlog-tiles over HTTP/1.1 on the gRPC port: `GET /checkpoint`,
-//! `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`.
+//! `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`; and the Prometheus
+//! metrics on `GET /metrics`.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub fn router(log: Arc<Log>) -> Router {
     Router::new()
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
+        .route("/metrics", get(metrics))
         .with_state(log)
 }
 
@@ -43,8 +45,17 @@ fn error(status: StatusCode, message: String) -> Response {
 }
 
 async fn checkpoint(State(log): State<Arc<Log>>) -> Response {
-    let text = log.published().checkpoint.clone();
+    let text = log.current_checkpoint();
     response("text/plain; charset=utf-8", SHORT, text.into_bytes())
+}
+
+async fn metrics(State(log): State<Arc<Log>>) -> Response {
+    let text = log.metrics().encode();
+    response(
+        "text/plain; version=0.0.4; charset=utf-8",
+        "no-store",
+        text.into_bytes(),
+    )
 }
 
 async fn tile(State(log): State<Arc<Log>>, Path(path): Path<String>) -> Response {

@@ -14,10 +14,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod cosigner;
 pub mod grpc;
 pub mod http;
 pub mod keys;
 pub mod log;
+pub mod metrics;
 pub mod reader;
 pub mod sequencer;
 pub mod server;

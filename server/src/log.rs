@@ -16,6 +16,8 @@ use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
 use prost::Message as _;
 use tokio::sync::watch;
 
+use crate::cosigner::Cosigner;
+use crate::metrics::Metrics;
 use crate::reader::{CachedTiles, StorageMap};
 use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
 use crate::storage::{Storage, StorageError};
@@ -155,6 +157,8 @@ pub struct Log {
     published: watch::Receiver<Arc<Published>>,
     operator: VerifierKey,
     log_key: VerifierKey,
+    cosigner: Cosigner,
+    metrics: Arc<Metrics>,
 }
 
 impl Log {
@@ -166,6 +170,8 @@ impl Log {
         published: watch::Receiver<Arc<Published>>,
         operator: VerifierKey,
         log_key: VerifierKey,
+        cosigner: Cosigner,
+        metrics: Arc<Metrics>,
     ) -> Log {
         Log {
             tiles: CachedTiles::new(storage.clone(), TILE_CACHE),
@@ -174,7 +180,19 @@ impl Log {
             published,
             operator,
             log_key,
+            cosigner,
+            metrics,
         }
+    }
+
+    /// The log's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The witnesses' cosigning.
+    pub fn cosigner(&self) -> &Cosigner {
+        &self.cosigner
     }
 
     /// The latest durable, signed state.
@@ -184,6 +202,7 @@ impl Log {
 
     /// Checks an entry and appends it; returns once it is durable.
     pub async fn submit(&self, bytes: Vec<u8>, channel: Channel) -> Result<Sequenced, LogError> {
+        let received = std::time::Instant::now();
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(RuleError::Entry(EntryError::TooLarge(bytes.len())).into());
         }
@@ -210,7 +229,9 @@ impl Log {
             signed,
             statement,
         };
-        Ok(self.sequencer.submit(submission).await?)
+        let sequenced = self.sequencer.submit(submission).await?;
+        self.metrics.integrated(received.elapsed());
+        Ok(sequenced)
     }
 
     /// The size to answer for: the latest when `size` is 0, else `size` if the log has it.
@@ -225,19 +246,35 @@ impl Log {
         }
     }
 
-    /// The signed checkpoint of `size` (0: the latest).
+    /// The log's current checkpoint, the one `/checkpoint` serves: with witnesses, the newest
+    /// that their quorum cosigned (C2SP tlog-witness: clients that require cosignatures can
+    /// check it), else the newest the log signed. Until the quorum cosigns one after a start,
+    /// the newest the log signed.
+    pub fn current_checkpoint(&self) -> String {
+        match self.cosigner.witnessed() {
+            Some(witnessed) => witnessed.checkpoint.clone(),
+            None => self.published().checkpoint.clone(),
+        }
+    }
+
+    /// The signed checkpoint of `size` (0: the current one, see [`Log::current_checkpoint`]),
+    /// with the cosignatures gathered for it if it is recent.
     pub fn checkpoint(&self, size: u64) -> Result<String, LogError> {
         if size == 0 {
-            return Ok(self.published().checkpoint.clone());
+            return Ok(self.current_checkpoint());
         }
         let size = self.tree_size(size)?;
-        self.storage.checkpoint(size)?.ok_or_else(|| {
+        self.checkpoint_if_signed(size)?.ok_or_else(|| {
             LogError::NotFound(format!("the log signed no checkpoint of size {size}"))
         })
     }
 
-    /// The signed checkpoint of `size`, or none when the log signed none at that size.
+    /// The signed checkpoint of `size`, with the cosignatures gathered for it if it is recent,
+    /// or none when the log signed none at that size.
     pub fn checkpoint_if_signed(&self, size: u64) -> Result<Option<String>, LogError> {
+        if let Some(round) = self.cosigner.round(size) {
+            return Ok(Some(round.checkpoint.clone()));
+        }
         let latest = self.published();
         if size == latest.size {
             return Ok(Some(latest.checkpoint.clone()));
@@ -327,7 +364,7 @@ impl Log {
         let mut published = self.published.clone();
         for _ in 0..BUNDLE_ATTEMPTS {
             let snapshot = published.borrow_and_update().clone();
-            let bundle = self.build_bundle(&target, since, &snapshot)?;
+            let mut bundle = self.build_bundle(&target, since, &snapshot)?;
             let policy = Policy {
                 log_key: &self.log_key,
                 witnesses: &[],
@@ -338,7 +375,22 @@ impl Log {
                 ..Options::default()
             };
             match bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &options) {
-                Ok(_) => return Ok(bundle),
+                Ok(_) if !self.cosigner.enabled() => return Ok(bundle),
+                Ok(_) => match self.cosigner.cosigned(snapshot.size).await {
+                    Some(cosigned) => {
+                        bundle.checkpoint = cosigned.checkpoint.clone();
+                        return Ok(bundle);
+                    }
+                    // The witnesses moved on to a newer checkpoint: build it over that one.
+                    None if self.cosigner.passed(snapshot.size) => {}
+                    None => {
+                        tracing::warn!(
+                            size = snapshot.size,
+                            "proof bundle sent without cosignatures: the witnesses did not answer"
+                        );
+                        return Ok(bundle);
+                    }
+                },
                 Err(e) => {
                     tracing::debug!(error = %e, "bundle raced a batch: building it again");
                     let next = tokio::time::timeout(PUBLISH_WAIT, published.changed()).await;

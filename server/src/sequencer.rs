@@ -26,6 +26,7 @@ use certlog_verifier::{Checkpoint, Hash, SigningKey};
 use prost::Message as _;
 use tokio::sync::{oneshot, watch};
 
+use crate::metrics::Metrics;
 use crate::reader::{StorageMap, StorageTiles};
 use crate::storage::{Batch, Storage, StorageError};
 
@@ -208,6 +209,7 @@ struct Sequencer {
     range: CompactRange,
     tiles: TileBuffers,
     published: watch::Sender<Arc<Published>>,
+    metrics: Arc<Metrics>,
 }
 
 /// A started sequencer.
@@ -225,6 +227,7 @@ pub fn start(
     storage: Arc<dyn Storage>,
     log_key: SigningKey,
     config: BatchConfig,
+    metrics: Arc<Metrics>,
 ) -> Result<Started, StorageError> {
     let size = storage.size()?;
     let range = CompactRange::from_reader(size, &TileHashReader(StorageTiles(&*storage)))
@@ -257,6 +260,7 @@ pub fn start(
             text
         }
     };
+    metrics.started(size);
     let (published, rx) = watch::channel(Arc::new(Published {
         size,
         root,
@@ -270,6 +274,7 @@ pub fn start(
         range,
         tiles,
         published,
+        metrics,
     };
     let thread = std::thread::Builder::new()
         .name("sequencer".into())
@@ -475,6 +480,7 @@ impl Sequencer {
             checkpoint: out.checkpoint,
         });
         self.published.send_replace(published.clone());
+        self.metrics.batch(size - start_size, size);
         for (reply, index, leaf_hash, duplicate) in waiting {
             let _ = reply.send(Ok(Sequenced {
                 index,
@@ -613,7 +619,7 @@ mod tests {
     #[tokio::test]
     async fn batches_apply_the_rules_and_answer_every_submitter() {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
-        let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         let seq = started.handle;
         seq.submit(register(&operator, &cb)).await.unwrap();
@@ -646,7 +652,7 @@ mod tests {
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         let mut id = 0;
         for round in 0..3 {
-            let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+            let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
             let size = started.published.borrow().size;
             assert_eq!(size, storage.size().unwrap());
             if round == 0 {
@@ -730,7 +736,7 @@ mod tests {
             // The empty tree's checkpoint, then the registration.
             commits_left: AtomicUsize::new(2),
         });
-        let started = start(storage.clone(), log_key(), CONFIG).unwrap();
+        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         started
             .handle

@@ -12,9 +12,11 @@ use certlog_proto::services::certificate_log_server::CertificateLogServer;
 use tokio::net::TcpListener;
 
 use crate::config::ServeArgs;
+use crate::cosigner::Cosigner;
 use crate::grpc::{AdminService, CertificateLogService};
 use crate::keys::load_or_create_keys;
 use crate::log::Log;
+use crate::metrics::Metrics;
 use crate::{http, sequencer};
 
 /// How long a shutdown waits for requests in flight.
@@ -32,22 +34,37 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
+    let cosigner_config = args.cosigner_config().map_err(anyhow::Error::msg)?;
     let keys = load_or_create_keys(&args.data, &args.origin)?;
     let storage = args
         .storage
         .open(&args.data)
         .context("opening the database")?;
-    let started = sequencer::start(storage.clone(), keys.log.clone(), args.batch_config())
-        .context("starting the sequencer")?;
+    let metrics = Arc::new(Metrics::default());
+    let started = sequencer::start(
+        storage.clone(),
+        keys.log.clone(),
+        args.batch_config(),
+        metrics.clone(),
+    )
+    .context("starting the sequencer")?;
     let sequencer_thread = started.thread;
     let sequencer = started.handle.clone();
     let size = started.published.borrow().size;
+    let cosigner = Cosigner::start(
+        cosigner_config,
+        storage.clone(),
+        started.published.clone(),
+        metrics.clone(),
+    );
     let log = Arc::new(Log::new(
         storage,
         started.handle,
         started.published,
         keys.operator.verifier_key(),
         keys.log.verifier_key(),
+        cosigner,
+        metrics,
     ));
 
     let (health, health_service) = tonic_health::server::health_reporter();

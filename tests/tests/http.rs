@@ -392,3 +392,51 @@ fn unknown_paths_are_404() {
         );
     }
 }
+
+/// The value of an unlabelled sample (or of the one with `labels`) in a Prometheus text page.
+fn sample(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            (key == name).then(|| value.parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no sample {name} in\n{page}"))
+}
+
+#[test]
+fn metrics_count_entries_batches_latency_and_refusals() {
+    let log = populated_log();
+    // A refusal: the certificate is already in the log.
+    let cb = log.keygen("impostor.example");
+    let refused = log.cli(&[
+        "submit",
+        example("eucc-camera.json").to_str().unwrap(),
+        "--key",
+        cb.key_arg(),
+    ]);
+    assert!(!refused.status.success());
+
+    let response = get_ok(&log, "/metrics");
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+    );
+    let page = response.text();
+    let size = log.checkpoint().checkpoint.size;
+    // Six submissions, each with its map head, in batches of their own: 12 entries.
+    assert_eq!(size, 12);
+    assert_eq!(sample(&page, "certlog_tree_size"), 12.0);
+    assert_eq!(sample(&page, "certlog_entries_appended_total"), 12.0);
+    assert_eq!(sample(&page, "certlog_batch_entries_count"), 6.0);
+    assert_eq!(sample(&page, "certlog_batch_entries_sum"), 12.0);
+    assert_eq!(sample(&page, "certlog_integration_seconds_count"), 6.0);
+    assert_eq!(
+        sample(
+            &page,
+            "certlog_rejected_submissions_total{reason=\"permission_denied\"}"
+        ),
+        1.0
+    );
+}

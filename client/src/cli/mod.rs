@@ -202,6 +202,19 @@ pub fn receipt_output(what: &str, receipt: &crate::Receipt) -> Output {
         json["tree_size"] = c.size.into();
         json["root"] = c.root.to_base64().into();
         json["inclusion_proof"] = proof.iter().map(|h| h.to_base64()).collect();
+        let quorum = receipt.witness_quorum;
+        if quorum > 0 {
+            text.push_str(&if receipt.witnessed {
+                format!("cosigned by the log's witness quorum ({quorum})\n")
+            } else {
+                format!(
+                    "not cosigned by the log's witness quorum ({quorum}) in time; the entry is \
+                     durable all the same\n"
+                )
+            });
+        }
+        json["witness_quorum"] = quorum.into();
+        json["witnessed"] = receipt.witnessed.into();
     }
     Output { text, json }
 }
