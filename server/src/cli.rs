@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "certlogd",
     version,
+    args_override_self = true,
     about = "The certlog transparency log for product security certificates"
 )]
 struct Cli {
@@ -64,7 +65,14 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 
 /// Runs `certlogd` with the process's arguments.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match crate::config::with_config_file(std::env::args_os().collect(), &["serve"]) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("certlogd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let args = match cli.command {
         Some(Command::Serve(args)) => args,
         None => cli.serve,

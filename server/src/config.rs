@@ -11,6 +11,11 @@ use crate::storage::Backend;
 /// How to run a log.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
+    /// Reads settings from a TOML file whose keys are these flags' long names (`listen =
+    /// "127.0.0.1:50051"`, `witness = ["URL=VKEY"]`); flags on the command line win, and lists
+    /// add up.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The data directory: the database and the keys (created on first start).
     #[arg(long, default_value = "certlog-data")]
     pub data: PathBuf,
@@ -71,5 +76,153 @@ impl ServeArgs {
             quorum,
             timeout: Duration::from_millis(self.witness_timeout.max(1)),
         })
+    }
+}
+
+/// Why a configuration file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// It cannot be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is not TOML.
+    #[error("{path} is not valid TOML: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value that no flag takes.
+    #[error("{path}: {key} must be a string, number, boolean or list of them")]
+    Value {
+        /// The file.
+        path: String,
+        /// The key.
+        key: String,
+    },
+}
+
+/// The command line with the settings of `--config FILE` put in as flags, right after the
+/// subcommand (or the program name), so that the command line's own flags come later and win
+/// (the parser lets later flags override earlier ones).
+pub fn with_config_file(
+    args: Vec<std::ffi::OsString>,
+    subcommands: &[&str],
+) -> Result<Vec<std::ffi::OsString>, ConfigFileError> {
+    let mut path = None;
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if arg == "--config" {
+            path = iter.next().map(PathBuf::from);
+        } else if let Some(p) = arg.strip_prefix("--config=") {
+            path = Some(PathBuf::from(p));
+        }
+    }
+    let Some(path) = path else {
+        return Ok(args);
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigFileError::Parse {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    let mut flags = Vec::new();
+    for (key, value) in &table {
+        let flag = format!("--{}", key.replace('_', "-"));
+        let bad = || ConfigFileError::Value {
+            path: shown.clone(),
+            key: key.clone(),
+        };
+        let values = match value {
+            toml::Value::Array(items) => items.iter().collect(),
+            value => vec![value],
+        };
+        for value in values {
+            match value {
+                toml::Value::Boolean(true) => flags.push(flag.clone()),
+                toml::Value::Boolean(false) => {}
+                toml::Value::String(s) => flags.push(format!("{flag}={s}")),
+                toml::Value::Integer(i) => flags.push(format!("{flag}={i}")),
+                toml::Value::Float(f) => flags.push(format!("{flag}={f}")),
+                _ => return Err(bad()),
+            }
+        }
+    }
+    let at = match args.get(1).and_then(|a| a.to_str()) {
+        Some(sub) if subcommands.contains(&sub) => 2,
+        _ => 1,
+    };
+    let mut out = args;
+    let tail = out.split_off(at.min(out.len()));
+    out.extend(flags.into_iter().map(Into::into));
+    out.extend(tail);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    #[command(args_override_self = true)]
+    struct Test {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(file: &str, cli: &[&str]) -> Result<ServeArgs, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("certlogd.toml");
+        std::fs::write(&path, file).unwrap();
+        let mut args: Vec<std::ffi::OsString> = vec!["certlogd".into()];
+        args.extend(cli.iter().map(Into::into));
+        args.push("--config".into());
+        args.push(path.clone().into());
+        let args = with_config_file(args, &["serve"]).map_err(|e| e.to_string())?;
+        Test::try_parse_from(args)
+            .map(|t| t.serve)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_config_file_sets_flags_and_the_command_line_wins() {
+        let args = parse(
+            "listen = \"127.0.0.1:7000\"\norigin = \"log.example/a\"\nbatch_max = 64\nlog-json = true\n",
+            &["--origin", "log.example/b"],
+        )
+        .unwrap();
+        assert_eq!(args.listen.port(), 7000);
+        assert_eq!(args.origin, "log.example/b");
+        assert_eq!(args.batch_max, 64);
+        assert!(args.log_json);
+    }
+
+    #[test]
+    fn bad_config_files_say_why() {
+        let e = parse("listen = [", &[]).unwrap_err();
+        assert!(e.contains("not valid TOML"), "{e}");
+        let e = parse("no_such_setting = 1\n", &[]).unwrap_err();
+        assert!(e.contains("--no-such-setting"), "{e}");
+        let e = parse("listen = { a = 1 }\n", &[]).unwrap_err();
+        assert!(e.contains("listen must be"), "{e}");
+        let e = parse("batch_max = \"many\"\n", &[]).unwrap_err();
+        assert!(e.contains("many"), "{e}");
     }
 }
