@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Submissions that may wait for the sequencer before new ones are refused.
     #[arg(long, default_value_t = 16_384)]
     pub queue: usize,
+    /// The most submissions a second from each certifier (by signing key name), in bursts of
+    /// as many; more are refused with RESOURCE_EXHAUSTED. 0: no limit.
+    #[arg(long, default_value_t = 0)]
+    pub rate_limit: u32,
     /// A witness that cosigns the log's checkpoints (C2SP tlog-witness), as URL=VKEY with the
     /// witness's verifier key or a file holding it; repeat for several.
     #[arg(long = "witness", value_name = "URL=VKEY")]

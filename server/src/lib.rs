@@ -20,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod log;
 pub mod metrics;
+pub mod rate_limit;
 pub mod reader;
 pub mod sequencer;
 pub mod server;

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::cosigner::Cosigner;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimit;
 use crate::reader::{CachedTiles, StorageMap};
 use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
 use crate::storage::{Storage, StorageError};
@@ -159,6 +160,7 @@ pub struct Log {
     log_key: VerifierKey,
     cosigner: Cosigner,
     metrics: Arc<Metrics>,
+    rate_limit: Option<RateLimit>,
 }
 
 impl Log {
@@ -182,7 +184,14 @@ impl Log {
             log_key,
             cosigner,
             metrics,
+            rate_limit: None,
         }
+    }
+
+    /// Limits each signer to `per_second` submissions a second (none when 0).
+    pub fn with_rate_limit(mut self, per_second: u32) -> Log {
+        self.rate_limit = (per_second > 0).then(|| RateLimit::new(per_second));
+        self
     }
 
     /// The log's metrics.
@@ -223,6 +232,15 @@ impl Log {
             &Committed(&*self.storage),
         )?;
         entry::verify_statement(&signed, &key).map_err(RuleError::Entry)?;
+        if let Some(limit) = &self.rate_limit {
+            if !limit.take(&signed.signer, received) {
+                return Err(LogError::Overloaded(format!(
+                    "{} is over its rate limit of {} submissions a second: retry later",
+                    signed.signer,
+                    limit.per_second()
+                )));
+            }
+        }
         let submission = Submission {
             leaf_hash: leaf_hash(&bytes),
             bytes,

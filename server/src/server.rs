@@ -57,15 +57,18 @@ pub async fn serve(
         started.published.clone(),
         metrics.clone(),
     );
-    let log = Arc::new(Log::new(
-        storage,
-        started.handle,
-        started.published,
-        keys.operator.verifier_key(),
-        keys.log.verifier_key(),
-        cosigner,
-        metrics,
-    ));
+    let log = Arc::new(
+        Log::new(
+            storage,
+            started.handle,
+            started.published,
+            keys.operator.verifier_key(),
+            keys.log.verifier_key(),
+            cosigner,
+            metrics,
+        )
+        .with_rate_limit(args.rate_limit),
+    );
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

@@ -1093,3 +1093,52 @@ async fn reads_beyond_the_tree_are_refused() {
     assert_eq!(s.log.tree_size(), size);
     assert_eq!(c.entries(0, size).await.unwrap().len() as u64, size);
 }
+
+/// `--rate-limit N`: a certifier sending faster than N a second gets RESOURCE_EXHAUSTED for the
+/// rest, naming the limit; another certifier is not held back, and nothing refused is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certifier_over_its_rate_limit_is_refused() {
+    let log = Log::start_with(&["--rate-limit", "2"]);
+    let fast = log.certifier("fast.example", &["EUCC"]);
+    let calm = log.certifier("calm.example", &["EUCC"]);
+    let size = log.tree_size();
+    // Twenty at once: only a burst of two, plus two a second, may pass.
+    let key = fast.signing_key();
+    let sends = (0..20).map(|i| {
+        let entry = issue_entry(&key, certificate("EUCC", &format!("FAST-{i}")));
+        let url = log.url();
+        let vkey = log.log_vkey();
+        tokio::spawn(async move {
+            let mut client = Client::connect(&url, Some(vkey)).await.unwrap();
+            client.submit(entry, false).await
+        })
+    });
+    let mut accepted = 0;
+    let mut refused = 0;
+    for send in sends.collect::<Vec<_>>() {
+        match send.await.unwrap() {
+            Ok(_) => accepted += 1,
+            result => {
+                let status = refusal(result);
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                let message = status.message();
+                assert!(message.contains("fast.example") && message.contains("rate limit"));
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        accepted >= 2 && refused >= 1,
+        "{accepted} accepted, {refused} refused"
+    );
+    // Each accepted certificate and its map head, nothing else.
+    assert!(log.tree_size() <= size + 2 * accepted as u64);
+    let mut client = log.client().await;
+    client
+        .submit(
+            issue_entry(&calm.signing_key(), certificate("EUCC", "CALM-1")),
+            true,
+        )
+        .await
+        .unwrap();
+}
