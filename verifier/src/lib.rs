@@ -7,6 +7,7 @@
 //! | [`note`], [`key`] | C2SP signed-note: notes, Ed25519 keys, vkeys, key IDs |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature v1 (Ed25519) |
+//! | [`witness`] | C2SP tlog-witness: add-checkpoint requests, the witness's checks, its answers |
 //! | [`tiles`], [`entry_bundle`] | C2SP tlog-tiles: tile paths, hash tiles, entry bundles |
 //! | [`tlog_proof`] | C2SP tlog-proof: offline inclusion proofs as text |
 //! | [`proto`], [`entry`] | certlog.v1 messages; entries and signed statements |
@@ -46,6 +47,7 @@ pub mod rules;
 pub mod status_map;
 pub mod tiles;
 pub mod tlog_proof;
+pub mod witness;
 
 /// The certlog.v1 protobuf messages, generated from proto/certlog/v1 by prost.
 #[allow(missing_docs, clippy::all)]

@@ -98,8 +98,9 @@ impl NoteSignature {
         line
     }
 
-    /// Parses a signature line without its newline.
-    fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
+    /// Parses a signature line without its newline: the signature block of a note, or a line of a
+    /// witness's answer (C2SP tlog-witness).
+    pub fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
         let malformed = || NoteError::MalformedSignature(line.into());
         let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(malformed)?;
         let (name, b64) = rest.split_once(' ').ok_or_else(malformed)?;
