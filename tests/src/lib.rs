@@ -31,6 +31,8 @@ use certlog_verifier::entry;
 use certlog_verifier::proto::{Certificate, Product, statement};
 use certlog_verifier::{SignedCheckpoint, SigningKey, VerifierKey, key_file};
 
+pub mod witness;
+
 /// How long certlogd may take to start or to stop. Generous: a debug build on a busy two-core
 /// machine, with other tests starting their own logs at the same time.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);

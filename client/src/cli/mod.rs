@@ -9,6 +9,7 @@ mod load;
 mod read;
 mod status_change;
 mod submit;
+mod witness;
 
 use std::path::Path;
 
@@ -70,6 +71,9 @@ pub enum Command {
     Bundle(bundle::Args),
     /// Generates load: submits many distinct certificates and reports rates and latencies.
     Load(load::Args),
+    /// Runs a witness that cosigns the logs' checkpoints (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witness(witness::Command),
 }
 
 /// Runs `certlog` with the process's arguments.
@@ -172,6 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Checkpoint(args) => read::checkpoint(&cx, args).await,
         Command::Load(args) => load::run(&cx, args).await,
         Command::Bundle(args) => bundle::run(&cx, args).await,
+        Command::Witness(command) => witness::run(command).await,
     }
 }
 
