@@ -140,6 +140,7 @@ impl From<ProofError> for Error {
             | ProofError::SizesOutOfOrder { .. }
             | ProofError::WrongLength { .. }
             | ProofError::RootMismatch { .. }
+            | ProofError::EmptyTree
             | ProofError::DifferentRoots { .. } => Error::Invalid(err.to_string()),
         }
     }
