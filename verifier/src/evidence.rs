@@ -113,8 +113,8 @@ pub enum Misbehaviour {
         size: u64,
         /// The first entry the replay refused, and why.
         error: ReplayError,
-        /// The operator key the registry was checked with.
-        operator: VerifierKey,
+        /// The operator's vkey the registry was checked with.
+        operator: String,
         /// Whether that key came from the evidence rather than from the checker.
         operator_from_evidence: bool,
     },
@@ -323,7 +323,7 @@ fn check_violation(
             return Ok(Misbehaviour::RuleViolation {
                 size: c.size,
                 error,
-                operator,
+                operator: operator.to_string(),
                 operator_from_evidence,
             });
         }

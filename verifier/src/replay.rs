@@ -46,6 +46,17 @@ pub enum ReplayError {
     },
 }
 
+impl ReplayError {
+    /// The index of the entry the replay stopped at.
+    pub fn index(&self) -> u64 {
+        match self {
+            ReplayError::Rule { index, .. }
+            | ReplayError::MapRoot { index, .. }
+            | ReplayError::MapHead { index, .. } => *index,
+        }
+    }
+}
+
 /// What an entry did, as the replay applied it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {

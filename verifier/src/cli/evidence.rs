@@ -88,7 +88,7 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
         ..
     } = m
     {
-        fields["operator_vkey"] = operator.to_string().into();
+        fields["operator_vkey"] = operator.clone().into();
         fields["operator_vkey_from_evidence"] = (*operator_from_evidence).into();
         if *operator_from_evidence {
             details.push(format!(
