@@ -37,7 +37,7 @@ const BUNDLES_IN_FLIGHT: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// The log's tiles could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Tiles(#[from] TilesError),
     /// The log's latest checkpoint is not signed by its key, or malformed.
     #[error("the log's checkpoint does not verify: {0}")]
@@ -85,7 +85,7 @@ impl AuditError {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -689,6 +689,9 @@ async fn download(client: TileClient, start: u64, end: u64, tx: tokio::sync::mps
     let width = u64::from(TILE_WIDTH);
     let mut in_flight = VecDeque::new();
     let mut tile = start / width;
+    if start >= end {
+        return;
+    }
     loop {
         while in_flight.len() < BUNDLES_IN_FLIGHT && tile * width < end {
             let id = TileId::entries(tile, (end - tile * width).min(width) as u16);

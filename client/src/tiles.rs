@@ -20,7 +20,7 @@ pub enum TilesError {
     #[error("invalid log URL {0:?}: expected http://host:port")]
     Url(String),
     /// The request failed: the log could not be reached, or the answer was cut.
-    #[error("GET {url}: {source}")]
+    #[error("GET {url}")]
     Http {
         /// The URL.
         url: String,

@@ -173,7 +173,8 @@ async fn run(
                 return Ok(ExitCode::from(1));
             }
             Err(e) if args.follow && e.is_transient() => {
-                eprintln!("warning: {e}; trying again in {}", args.interval);
+                let e = anyhow::Error::from(e);
+                eprintln!("warning: {e:#}; trying again in {}", args.interval);
                 state = load_state(&args.state, &log_key, operator.as_ref())?;
             }
             Err(e) => return Err(e.into()),
