@@ -319,3 +319,69 @@ fn an_entry_changed_behind_the_logs_back_is_found() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("is the leaf the log signed"), "{stdout}");
 }
+
+#[test]
+fn a_forbidden_entry_the_log_signed_is_found() {
+    let mut log = Log::start();
+    let cb = populate(&log);
+    submit_new(&log, &cb, "EUCC-TWICE-1");
+    // The log forgets that the certificate was issued (its status record is deleted from
+    // storage), and so accepts it a second time: its signed tree then breaks its own rules.
+    assert!(log.stop_gracefully().success());
+    {
+        const TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("log");
+        let db = redb::Database::open(log.data_dir().join("log.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut table = tx.open_table(TABLE).unwrap();
+            let key = certlog_verifier::certificate::status_key("EUCC", "EUCC-TWICE-1");
+            let key = [&b"s"[..], key.as_bytes()].concat();
+            assert!(table.remove(&key[..]).unwrap().is_some());
+        }
+        tx.commit().unwrap();
+    }
+    log.restart();
+    let mut again = certlog_tests::certificate("EUCC", "EUCC-TWICE-1");
+    again.product.as_mut().unwrap().name = "Another Product".into();
+    let file = log.work_path("twice.json");
+    std::fs::write(&file, serde_json::to_string(&again).unwrap()).unwrap();
+    let receipt = log.submit(Path::new(&file), &cb);
+    let index = receipt["index"].as_u64().unwrap();
+    submit_new(&log, &cb, "EUCC-AFTER-2");
+
+    let state = log.work_path("audit.state");
+    let (code, doc) = audit(&log, &state, &["--operator-vkey", &operator_vkey(&log)]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["misbehaviour"], "rule_violation", "{doc}");
+    let description = doc["description"].as_str().unwrap();
+    assert!(
+        description.contains(&format!("entry {index} ")) && description.contains("already issued"),
+        "{doc}"
+    );
+    let evidence = doc["evidence"].as_str().unwrap();
+    let output = verify(&[
+        "evidence",
+        evidence,
+        "--log-vkey",
+        &log.log_vkey_file(),
+        "--operator-vkey",
+        &operator_vkey(&log),
+        "--json",
+    ]);
+    let checked: Value = serde_json::from_str(&success(&output)).unwrap();
+    assert_eq!(checked["misbehaviour"], "rule_violation", "{checked}");
+    assert_eq!(checked["operator_vkey_from_evidence"], false, "{checked}");
+    // Checked with another operator key, the registry itself breaks the rules: what the
+    // evidence shows depends on the key, which is why the checker should give the operator's.
+    let other = log.keygen("someone.example");
+    let output = verify(&[
+        "evidence",
+        evidence,
+        "--log-vkey",
+        &log.log_vkey_file(),
+        "--operator-vkey",
+        &other.vkey,
+    ]);
+    let text = success(&output);
+    assert!(text.contains("entry 0 "), "{text}");
+}
