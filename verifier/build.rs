@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         &[
             "../proto/certlog/v1/log.proto",
             "../proto/certlog/v1/service.proto",
+            "../proto/certlog/v1/audit.proto",
         ],
         &["../proto"],
     )?;

@@ -4,7 +4,9 @@
 //!
 //! Every format and check comes from `certlog-verifier`; this crate adds the transport.
 
+pub mod audit;
 pub mod cli;
+pub mod tiles;
 
 use certlog_proto::services::admin_client::AdminClient;
 use certlog_proto::services::certificate_log_client::CertificateLogClient;

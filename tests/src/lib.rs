@@ -367,6 +367,32 @@ impl Log {
         Ok(addr)
     }
 
+    /// Forks the log: stops it, copies its data directory (keys, entries, everything) into a
+    /// new log's, and starts both again. The two then share a key and a history, and go on
+    /// apart.
+    pub fn fork(&mut self) -> Log {
+        let status = self.stop_gracefully();
+        assert!(status.success(), "certlogd exited with {status}");
+        let root = tempfile::Builder::new()
+            .prefix("certlog-e2e-fork-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir(root.path().join("work")).unwrap();
+        copy_dir(&self.data_dir(), &root.path().join("data"));
+        let mut other = Log {
+            root,
+            args: self.args.clone(),
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            starts: 0,
+        };
+        if let Err(e) = other.spawn(&other.args.clone()) {
+            panic!("the forked certlogd did not start: {e:?}");
+        }
+        self.restart();
+        other
+    }
+
     /// Sends SIGTERM and waits for certlogd to exit.
     pub fn stop_gracefully(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("certlogd is not running");
@@ -652,6 +678,20 @@ fn launch(
             Err(failure(&mut child, Some(status)))
         }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(failure(&mut child, None)),
+    }
+}
+
+/// Copies a directory and everything in it.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }
 

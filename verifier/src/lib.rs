@@ -15,6 +15,7 @@
 //! | [`status_map`] | the sparse Merkle tree of certificate statuses, its proofs |
 //! | [`bundle`] | proof bundles: a certificate and its status, checked offline |
 //! | [`replay`] | replaying a log: its rules and status map, as an auditor does |
+//! | [`evidence`] | evidence that a log misbehaved, checked offline |
 //!
 //! The crate does no I/O and has no clock or source of randomness: storage comes in through
 //! [`merkle::HashReader`] or [`tiles::TileReader`], time and key seeds as arguments. Without its
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod cosignature;
 pub mod entry;
 pub mod entry_bundle;
+pub mod evidence;
 pub mod key;
 #[cfg(feature = "std")]
 pub mod key_file;

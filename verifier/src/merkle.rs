@@ -287,6 +287,9 @@ pub enum ProofError {
         /// The root it should lead to.
         expected: Hash,
     },
+    /// A consistency path from the empty tree, which every tree extends with an empty proof.
+    #[error("the empty tree has no consistency path: every tree extends it")]
+    EmptyTree,
     /// Two equal tree sizes with different roots.
     #[error("two trees of size {size} with different roots")]
     DifferentRoots {
@@ -383,21 +386,105 @@ pub fn verify_consistency(
         return Ok(());
     }
     // When size1 is a power of two its root is itself the first node of the path.
-    let size1_is_subtree = size1.is_power_of_two();
-    let shift = size1.trailing_zeros();
-    let (mut fn_, mut sn) = ((size1 - 1) >> shift, (size2 - 1) >> shift);
-    let want = usize::from(!size1_is_subtree) + inclusion_proof_len(fn_, sn + 1);
-    if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
-    }
-    let (seed, rest) = if size1_is_subtree {
+    let (seed, rest) = if size1.is_power_of_two() {
         (*root1, proof)
     } else {
-        (proof[0], &proof[1..])
+        match proof.split_first() {
+            Some((seed, rest)) => (*seed, rest),
+            None => {
+                return Err(ProofError::WrongLength {
+                    got: 0,
+                    want: consistency_path_len(size1, size2) + 1,
+                });
+            }
+        }
     };
+    let (fr, sr) =
+        consistency_walk(size1, size2, seed, rest).map_err(|want| ProofError::WrongLength {
+            got: proof.len(),
+            want: want + usize::from(!size1.is_power_of_two()),
+        })?;
+    if fr != *root1 {
+        return Err(ProofError::RootMismatch {
+            computed: fr,
+            expected: *root1,
+        });
+    }
+    if sr != *root2 {
+        return Err(ProofError::RootMismatch {
+            computed: sr,
+            expected: *root2,
+        });
+    }
+    Ok(())
+}
+
+/// The consistency proof from `size1` to `size2` (`0 < size1 < size2`) in full form: the RFC 9162
+/// 2.1.4.1 proof, preceded by the newer tree's hash of the first `size1` leaves when the RFC
+/// leaves it out (when `size1` is a power of two, the verifier seeds with the old root instead).
+/// With it, [`consistency_roots`] computes both roots from the newer tree's hashes alone, so it
+/// can show that a tree does *not* extend another.
+pub fn full_consistency_proof<R: HashReader>(
+    size1: u64,
+    size2: u64,
+    reader: &R,
+) -> Result<Vec<Hash>, ProveError<R::Error>> {
+    if size1 == 0 || size1 >= size2 {
+        return Err(ProveError::SizesOutOfOrder { size1, size2 });
+    }
+    let mut proof = consistency_proof(size1, size2, reader)?;
+    if size1.is_power_of_two() {
+        proof.insert(0, range_hash(0, size1, reader).map_err(ProveError::Read)?);
+    }
+    Ok(proof)
+}
+
+/// The roots of the trees of `size1` and `size2` leaves (`0 < size1 < size2`) that a full-form
+/// consistency proof ([`full_consistency_proof`]) leads to: RFC 9162 2.1.4.2, steps 2-6, seeded
+/// with the proof's first hash. When the second root is a signed tree's, the first is the root
+/// that tree's first `size1` leaves have: if it differs from a signed root of size `size1`, the
+/// two trees are not consistent (unless SHA-256 collides).
+pub fn consistency_roots(
+    size1: u64,
+    size2: u64,
+    proof: &[Hash],
+) -> Result<(Hash, Hash), ProofError> {
+    if size1 >= size2 {
+        return Err(ProofError::SizesOutOfOrder { size1, size2 });
+    }
+    if size1 == 0 {
+        return Err(ProofError::EmptyTree);
+    }
+    let want = consistency_path_len(size1, size2) + 1;
+    let (seed, rest) = proof
+        .split_first()
+        .ok_or(ProofError::WrongLength { got: 0, want })?;
+    consistency_walk(size1, size2, *seed, rest).map_err(|want| ProofError::WrongLength {
+        got: proof.len(),
+        want: want + 1,
+    })
+}
+
+/// The number of hashes of a consistency path after its seed (`0 < size1 < size2`).
+fn consistency_path_len(size1: u64, size2: u64) -> usize {
+    let shift = size1.trailing_zeros();
+    inclusion_proof_len((size1 - 1) >> shift, ((size2 - 1) >> shift) + 1)
+}
+
+/// RFC 9162 2.1.4.2 steps 3-6 from `seed` over the rest of the path (`0 < size1 < size2`):
+/// the two roots, or the length the path should have had.
+fn consistency_walk(
+    size1: u64,
+    size2: u64,
+    seed: Hash,
+    rest: &[Hash],
+) -> Result<(Hash, Hash), usize> {
+    let want = consistency_path_len(size1, size2);
+    if rest.len() != want {
+        return Err(want);
+    }
+    let shift = size1.trailing_zeros();
+    let (mut fn_, mut sn) = ((size1 - 1) >> shift, (size2 - 1) >> shift);
     let (mut fr, mut sr) = (seed, seed);
     for c in rest {
         if fn_ & 1 == 1 || fn_ == sn {
@@ -413,19 +500,7 @@ pub fn verify_consistency(
         fn_ >>= 1;
         sn >>= 1;
     }
-    if fr != *root1 {
-        return Err(ProofError::RootMismatch {
-            computed: fr,
-            expected: *root1,
-        });
-    }
-    if sr != *root2 {
-        return Err(ProofError::RootMismatch {
-            computed: sr,
-            expected: *root2,
-        });
-    }
-    Ok(())
+    Ok((fr, sr))
 }
 
 /// The right edge of a tree: the roots of the complete subtrees that cover leaves `0..size`,
@@ -618,6 +693,60 @@ mod tests {
                 verify_consistency(size1, size, &root1, &root, &proof).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn full_consistency_proofs_give_both_roots() {
+        let tree = MemoryTree::with_leaves(70);
+        for size2 in 2..=70u64 {
+            let root2 = tree_root(size2, &tree).unwrap();
+            for size1 in 1..size2 {
+                let root1 = tree_root(size1, &tree).unwrap();
+                let full = full_consistency_proof(size1, size2, &tree).unwrap();
+                assert_eq!(consistency_roots(size1, size2, &full), Ok((root1, root2)));
+                // The RFC proof is the full one without its seed when size1 is a power of two.
+                let rfc = consistency_proof(size1, size2, &tree).unwrap();
+                let skip = usize::from(size1.is_power_of_two());
+                assert_eq!(full[skip..], rfc[..], "{size1} -> {size2}");
+                verify_consistency(size1, size2, &root1, &root2, &rfc).unwrap();
+                assert!(consistency_roots(size1, size2, &full[1..]).is_err());
+            }
+        }
+        assert_eq!(consistency_roots(0, 5, &[]), Err(ProofError::EmptyTree));
+        assert!(matches!(
+            full_consistency_proof(4, 4, &tree),
+            Err(ProveError::SizesOutOfOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn a_fork_shows_in_the_full_proof() {
+        // Two trees that share 5 leaves, then differ: the newer one's proof reproduces its own
+        // root and gives another root for the first 7 leaves than the older tree's.
+        let a = MemoryTree::with_leaves(7);
+        let mut b = MemoryTree::default();
+        for i in 0..12u64 {
+            let leaf = if i < 5 { i } else { 100 + i };
+            let nodes = &mut b.nodes;
+            b.range.append(leaf_hash(&leaf.to_be_bytes()), |id, h| {
+                nodes.insert(id, *h);
+            });
+        }
+        let (root_a, root_b) = (tree_root(7, &a).unwrap(), tree_root(12, &b).unwrap());
+        let full = full_consistency_proof(7, 12, &b).unwrap();
+        let (root1, root2) = consistency_roots(7, 12, &full).unwrap();
+        assert_eq!(root2, root_b);
+        assert_ne!(root1, root_a);
+        assert!(
+            verify_consistency(
+                7,
+                12,
+                &root_a,
+                &root_b,
+                &consistency_proof(7, 12, &b).unwrap()
+            )
+            .is_err()
+        );
     }
 
     #[test]

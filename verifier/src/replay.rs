@@ -2,6 +2,7 @@
 //! recomputing the status map, so that each map head can be compared with the map the entries
 //! alone give. This is what an auditor does; the log itself must agree with it.
 
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -10,8 +11,9 @@ use crate::entry;
 use crate::key::VerifierKey;
 use crate::merkle::Hash;
 use crate::proto::entry::Body;
+use crate::proto::{CertificateStatus, MapHead};
 use crate::rules::{self, Change, MemoryState, RuleError};
-use crate::status_map::{MapUpdate, MemoryMap};
+use crate::status_map::{self, MapUpdate, MemoryMap};
 
 /// Why a replay stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +46,52 @@ pub enum ReplayError {
     },
 }
 
+impl ReplayError {
+    /// The index of the entry the replay stopped at.
+    pub fn index(&self) -> u64 {
+        match self {
+            ReplayError::Rule { index, .. }
+            | ReplayError::MapRoot { index, .. }
+            | ReplayError::MapHead { index, .. } => *index,
+        }
+    }
+}
+
+/// What an entry did, as the replay applied it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// A certificate was issued.
+    CertificateIssued,
+    /// A certificate's status changed, to this one.
+    StatusChanged(CertificateStatus),
+    /// A certifier was registered.
+    CertifierRegistered,
+    /// A certifier was retired.
+    CertifierRetired,
+    /// A map head, whose root matched the replayed map.
+    MapHead,
+}
+
+/// What a replay needs to go on later without the entries before: the state, and the status
+/// changes the map has not taken in yet (see [`Replay::parts`], [`Replay::from_parts`]).
+#[derive(Clone, Debug, Default)]
+pub struct ReplayParts {
+    /// The registry and the current status records.
+    pub state: MemoryState,
+    /// The keys whose status changed since the last map head, with their value in the map at
+    /// that map head (`None`: absent from it).
+    pub pending: Vec<(Hash, Option<Hash>)>,
+    /// Entries replayed.
+    pub size: u64,
+    /// Map heads checked.
+    pub map_heads: u64,
+}
+
+/// Why replay parts do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("status key {0} changed since the last map head but has no status record")]
+pub struct PartsError(pub Hash);
+
 /// The state of a replay: the registry, the statuses, the map, and how far it went.
 #[derive(Clone, Debug)]
 pub struct Replay {
@@ -73,46 +121,333 @@ impl Replay {
         }
     }
 
-    /// Replays the next entry.
-    pub fn apply(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
+    /// A replay that goes on from saved parts. The status map is rebuilt from the status
+    /// records as of the last map head (its root is [`Replay::map_root`], for the caller to
+    /// compare with a saved one).
+    pub fn from_parts(operator: VerifierKey, parts: ReplayParts) -> Result<Replay, PartsError> {
+        let ReplayParts {
+            state,
+            pending,
+            size,
+            map_heads,
+        } = parts;
+        let before: BTreeMap<Hash, Option<Hash>> = pending.into_iter().collect();
+        let empty = MemoryMap::default();
+        let mut update = MapUpdate::new(&empty);
+        for (key, record) in &state.statuses {
+            match before.get(key) {
+                None => update.set(*key, status_record_hash(record)),
+                Some(Some(value)) => update.set(*key, *value),
+                Some(None) => {}
+            }
+        }
+        let Ok((_, changes)) = update.finish();
+        let mut map = MemoryMap::default();
+        map.apply(changes);
+        let pending = before
+            .keys()
+            .map(|key| {
+                let record = state.statuses.get(key).ok_or(PartsError(*key))?;
+                Ok((*key, status_record_hash(record)))
+            })
+            .collect::<Result<Vec<_>, PartsError>>()?;
+        Ok(Replay {
+            operator,
+            state,
+            map,
+            pending,
+            size,
+            map_heads,
+        })
+    }
+
+    /// The parts to save: a copy of the state, and the map values of the keys changed since
+    /// the last map head.
+    pub fn parts(&self) -> ReplayParts {
+        ReplayParts {
+            state: self.state.clone(),
+            pending: self.pending_map_values(),
+            size: self.size,
+            map_heads: self.map_heads,
+        }
+    }
+
+    /// The keys whose status changed since the last map head, each once, with their value in
+    /// the map at that map head (`None`: absent).
+    pub fn pending_map_values(&self) -> Vec<(Hash, Option<Hash>)> {
+        let keys: BTreeSet<Hash> = self.pending.iter().map(|(key, _)| *key).collect();
+        keys.into_iter()
+            .map(|key| {
+                let Ok(lookup) = status_map::prove(&self.map, &key);
+                (key, lookup.value)
+            })
+            .collect()
+    }
+
+    /// The operator key the registry is checked with.
+    pub fn operator(&self) -> &VerifierKey {
+        &self.operator
+    }
+
+    /// The root of the status map as of the last map head.
+    pub fn map_root(&self) -> Hash {
+        self.map.root()
+    }
+
+    /// Replays the next entry: what it did, or why the log should not hold it.
+    pub fn apply(&mut self, bytes: &[u8]) -> Result<Applied, ReplayError> {
         let index = self.size;
         let rule = |error| ReplayError::Rule { index, error };
         let decoded = entry::decode_entry(bytes).map_err(|e| rule(RuleError::Entry(e)))?;
-        if let Some(Body::MapHead(head)) = &decoded.body {
-            let mut update = MapUpdate::new(&self.map);
-            for (key, value) in self.pending.drain(..) {
-                update.set(key, value);
-            }
-            let Ok((computed, changes)) = update.finish();
-            self.map.apply(changes);
-            let claimed = Hash::from_slice(&head.root).ok_or_else(|| ReplayError::MapHead {
-                index,
-                reason: "the root is not 32 bytes".into(),
-            })?;
-            if head.tree_size != index {
-                return Err(ReplayError::MapHead {
-                    index,
-                    reason: alloc::format!("it claims to cover {} entries", head.tree_size),
-                });
-            }
-            if claimed != computed {
-                return Err(ReplayError::MapRoot {
-                    index,
-                    claimed,
-                    computed,
-                });
-            }
-            self.map_heads += 1;
+        let applied = if let Some(Body::MapHead(head)) = &decoded.body {
+            self.check_map_head(index, head)?;
+            Applied::MapHead
         } else {
             match rules::check_entry(bytes, index, &self.operator, &self.state).map_err(rule)? {
                 Change::Status { key, record } => {
+                    let applied = if record.last_change_index == record.issued_index {
+                        Applied::CertificateIssued
+                    } else {
+                        Applied::StatusChanged(record.status())
+                    };
                     self.pending.push((key, status_record_hash(&record)));
                     self.state.statuses.insert(key, record);
+                    applied
                 }
-                change => self.state.record(change),
+                change => {
+                    let applied = match &change {
+                        Change::Certifier { record, .. } if record.retired_index.is_some() => {
+                            Applied::CertifierRetired
+                        }
+                        _ => Applied::CertifierRegistered,
+                    };
+                    self.state.record(change);
+                    applied
+                }
             }
-        }
+        };
         self.size += 1;
+        Ok(applied)
+    }
+
+    /// Takes the pending changes into the map and compares its root with the map head's.
+    fn check_map_head(&mut self, index: u64, head: &MapHead) -> Result<(), ReplayError> {
+        let mut update = MapUpdate::new(&self.map);
+        for (key, value) in self.pending.drain(..) {
+            update.set(key, value);
+        }
+        let Ok((computed, changes)) = update.finish();
+        self.map.apply(changes);
+        let claimed = Hash::from_slice(&head.root).ok_or_else(|| ReplayError::MapHead {
+            index,
+            reason: "the root is not 32 bytes".into(),
+        })?;
+        if head.tree_size != index {
+            return Err(ReplayError::MapHead {
+                index,
+                reason: alloc::format!("it claims to cover {} entries", head.tree_size),
+            });
+        }
+        if claimed != computed {
+            return Err(ReplayError::MapRoot {
+                index,
+                claimed,
+                computed,
+            });
+        }
+        self.map_heads += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{encode_entry, sign_statement};
+    use crate::key::{KeyType, SigningKey};
+    use crate::proto::{
+        Certificate, CertifierRegistered, CertifierRetired, Entry, Product, StatusChanged,
+        statement,
+    };
+    use alloc::string::ToString;
+    use alloc::vec;
+    use prost::Message as _;
+
+    fn key(name: &str, seed: u8) -> SigningKey {
+        SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
+    }
+
+    fn issue(id: &str) -> statement::Body {
+        statement::Body::CertificateIssued(Certificate {
+            scheme: "EUCC".into(),
+            certificate_id: id.into(),
+            product: Some(Product {
+                vendor: "V".into(),
+                name: "N".into(),
+                ..Default::default()
+            }),
+            issued_at: 10,
+            not_after: 20,
+            ..Default::default()
+        })
+    }
+
+    fn change(id: &str, issued: u64, previous: u64, status: CertificateStatus) -> statement::Body {
+        statement::Body::StatusChanged(StatusChanged {
+            scheme: "EUCC".into(),
+            certificate_id: id.into(),
+            issued_index: issued,
+            previous_index: previous,
+            status: status.into(),
+            reason: "because".into(),
+            effective_at: 15,
+        })
+    }
+
+    /// A log of batches, each ended by a correct map head, as the sequencer writes it; with
+    /// what each entry did.
+    fn sample_log() -> (VerifierKey, Vec<Vec<u8>>, Vec<Applied>) {
+        use CertificateStatus::*;
+        let op = key("op.example", 1);
+        let cb = key("cb.example", 2);
+        let other = key("other.example", 3);
+        let register = |k: &SigningKey| {
+            statement::Body::CertifierRegistered(CertifierRegistered {
+                vkey: k.verifier_key().to_string(),
+                schemes: vec!["EUCC".into()],
+                registered_at: 1,
+            })
+        };
+        let retire = statement::Body::CertifierRetired(CertifierRetired {
+            name: "other.example".into(),
+            reason: "r".into(),
+            retired_at: 2,
+        });
+        // (signer, statement) per batch; indexes count the map heads.
+        let batches: Vec<Vec<(&SigningKey, statement::Body)>> = vec![
+            vec![(&op, register(&cb)), (&op, register(&other))],
+            vec![(&cb, issue("A")), (&cb, issue("B"))],
+            // A issued at 3, B at 4; the map head at 5.
+            vec![(&cb, change("A", 3, 3, Suspended)), (&cb, issue("C"))],
+            // A suspended at 6, C at 7, head at 8; A changes twice in one batch.
+            vec![
+                (&cb, change("A", 3, 6, Active)),
+                (&cb, change("A", 3, 9, Revoked)),
+                (&cb, change("B", 4, 4, Withdrawn)),
+                (&op, retire),
+            ],
+        ];
+        let mut shadow = Replay::new(op.verifier_key());
+        let (mut entries, mut applied) = (Vec::new(), Vec::new());
+        for batch in batches {
+            for (signer, body) in batch {
+                let bytes = encode_entry(sign_statement(signer, body).unwrap());
+                applied.push(shadow.apply(&bytes).unwrap());
+                entries.push(bytes);
+            }
+            let mut update = MapUpdate::new(&shadow.map);
+            for (k, v) in &shadow.pending {
+                update.set(*k, *v);
+            }
+            let Ok((root, _)) = update.finish();
+            let head = Entry {
+                body: Some(Body::MapHead(MapHead {
+                    root: root.0.to_vec(),
+                    tree_size: shadow.size,
+                    timestamp: 5,
+                })),
+            }
+            .encode_to_vec();
+            applied.push(shadow.apply(&head).unwrap());
+            entries.push(head);
+        }
+        (op.verifier_key(), entries, applied)
+    }
+
+    #[test]
+    fn applied_says_what_each_entry_did() {
+        use Applied::*;
+        use CertificateStatus::*;
+        let (_, entries, applied) = sample_log();
+        assert_eq!(entries.len(), 14);
+        assert_eq!(
+            applied,
+            [
+                CertifierRegistered,
+                CertifierRegistered,
+                MapHead,
+                CertificateIssued,
+                CertificateIssued,
+                MapHead,
+                StatusChanged(Suspended),
+                CertificateIssued,
+                MapHead,
+                StatusChanged(Active),
+                StatusChanged(Revoked),
+                StatusChanged(Withdrawn),
+                CertifierRetired,
+                MapHead,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replay_saved_anywhere_goes_on_to_the_same_end() {
+        let (operator, entries, _) = sample_log();
+        let mut whole = Replay::new(operator.clone());
+        for e in &entries {
+            whole.apply(e).unwrap();
+        }
+        for split in 0..=entries.len() {
+            let mut first = Replay::new(operator.clone());
+            for e in &entries[..split] {
+                first.apply(e).unwrap();
+            }
+            let saved_root = first.map_root();
+            let resumed = Replay::from_parts(operator.clone(), first.parts()).unwrap();
+            assert_eq!(resumed.map_root(), saved_root, "split {split}");
+            let mut resumed = resumed;
+            for e in &entries[split..] {
+                resumed.apply(e).unwrap();
+            }
+            assert_eq!(resumed.size, whole.size);
+            assert_eq!(resumed.map_heads, whole.map_heads);
+            assert_eq!(resumed.map_root(), whole.map_root());
+            assert_eq!(resumed.state.statuses, whole.state.statuses);
+            assert_eq!(resumed.state.certifiers, whole.state.certifiers);
+        }
+    }
+
+    #[test]
+    fn a_wrong_map_head_stops_the_replay() {
+        let (operator, mut entries, _) = sample_log();
+        let mut head = crate::entry::decode_entry(&entries[8]).unwrap();
+        if let Some(Body::MapHead(h)) = &mut head.body {
+            h.root[0] ^= 1;
+        }
+        entries[8] = head.encode_to_vec();
+        let mut replay = Replay::new(operator);
+        let error = entries.iter().find_map(|e| replay.apply(e).err());
+        assert!(
+            matches!(error, Some(ReplayError::MapRoot { index: 8, .. })),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn parts_that_do_not_fit_are_refused() {
+        let (operator, entries, _) = sample_log();
+        let mut replay = Replay::new(operator.clone());
+        for e in &entries[..7] {
+            replay.apply(e).unwrap();
+        }
+        let mut parts = replay.parts();
+        assert_eq!(parts.pending.len(), 1);
+        let key = parts.pending[0].0;
+        parts.state.statuses.remove(&key);
+        assert_eq!(
+            Replay::from_parts(operator, parts).err(),
+            Some(PartsError(key))
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! commands. Each command returns an [`Output`]: a text for people and a JSON document for
 //! `--json`.
 
+mod audit;
 mod bundle;
 mod certifier;
 mod keygen;
@@ -71,6 +72,8 @@ pub enum Command {
     Bundle(bundle::Args),
     /// Generates load: submits many distinct certificates and reports rates and latencies.
     Load(load::Args),
+    // Documented on its arguments: the help is long.
+    Audit(audit::Args),
     /// Runs a witness that cosigns the logs' checkpoints (C2SP tlog-witness).
     #[command(subcommand)]
     Witness(witness::Command),
@@ -79,11 +82,30 @@ pub enum Command {
 /// Runs `certlog` with the process's arguments.
 pub fn main() -> std::process::ExitCode {
     use clap::Parser as _;
-    let args = Cli::parse();
-    let json = args.json;
-    let result = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(run(args)));
+    let Cli {
+        server,
+        log_vkey,
+        json,
+        command,
+    } = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
+    // The audit tells its outcomes apart by exit status, and prints as it goes.
+    if let Command::Audit(args) = command {
+        return match runtime {
+            Ok(runtime) => runtime.block_on(audit::main(server, log_vkey, json, args)),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
+    let args = Cli {
+        server,
+        log_vkey,
+        json,
+        command,
+    };
+    let result = runtime.and_then(|runtime| runtime.block_on(run(args)));
     match result {
         Ok(output) => {
             output.print(json);
@@ -177,6 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Load(args) => load::run(&cx, args).await,
         Command::Bundle(args) => bundle::run(&cx, args).await,
         Command::Witness(command) => witness::run(command).await,
+        Command::Audit(_) => anyhow::bail!("certlog audit runs on its own (see main)"),
     }
 }
 

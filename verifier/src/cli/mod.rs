@@ -3,14 +3,16 @@
 //! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
 //! classifies the library's errors and prints the outcome.
 //!
-//! Exit status: 0 valid (and, for a bundle, active), 1 does not verify, 2 usage error or
-//! unreadable input, 3 a bundle that verifies for a certificate that is not active.
+//! Exit status: 0 valid (and, for a bundle, active; for evidence of misbehaviour, confirmed),
+//! 1 does not verify, 2 usage error or unreadable input, 3 a bundle that verifies for a
+//! certificate that is not active.
 
 use std::prelude::rust_2024::*;
 
 mod bundle;
 mod checkpoint;
 mod consistency;
+mod evidence;
 mod inclusion;
 mod input;
 
@@ -29,7 +31,8 @@ use serde_json::{Map, Value, json};
 /// `--proof` flags, as one comma-separated list, or both; an empty proof by omitting `--proof`
 /// or as `--proof ""`.
 ///
-/// Exit status: 0 valid (and, for a bundle, active); 1 does not verify; 2 usage error or
+/// Exit status: 0 valid (and, for a bundle, active; for evidence, the misbehaviour is
+/// confirmed); 1 does not verify (for evidence: it shows no misbehaviour); 2 usage error or
 /// unreadable input (bad base64, bad verifier key, missing file, malformed checkpoint); 3 a
 /// bundle that verifies for a certificate that is revoked, suspended, withdrawn, expired or
 /// absent.
@@ -51,6 +54,7 @@ enum Command {
     Inclusion(inclusion::Args),
     Consistency(consistency::Args),
     Checkpoint(checkpoint::Args),
+    Evidence(evidence::Args),
 }
 
 impl Command {
@@ -61,6 +65,7 @@ impl Command {
             Command::Inclusion(_) => "inclusion",
             Command::Consistency(_) => "consistency",
             Command::Checkpoint(_) => "checkpoint",
+            Command::Evidence(_) => "evidence",
         }
     }
 
@@ -70,6 +75,7 @@ impl Command {
             Command::Inclusion(args) => inclusion::run(args),
             Command::Consistency(args) => consistency::run(args),
             Command::Checkpoint(args) => checkpoint::run(args),
+            Command::Evidence(args) => evidence::run(args),
         }
     }
 }
@@ -140,6 +146,7 @@ impl From<ProofError> for Error {
             | ProofError::SizesOutOfOrder { .. }
             | ProofError::WrongLength { .. }
             | ProofError::RootMismatch { .. }
+            | ProofError::EmptyTree
             | ProofError::DifferentRoots { .. } => Error::Invalid(err.to_string()),
         }
     }

@@ -1,0 +1,106 @@
+//! `certlog-verify evidence`: evidence that a log misbehaved, as `certlog audit` writes it,
+//! checked offline with the log's key (see [`crate::evidence`]).
+
+use std::prelude::rust_2024::*;
+
+use crate::certificate::json::format_time;
+use crate::evidence::{self, EvidenceError, Misbehaviour};
+use crate::key::KeyType;
+use serde_json::json;
+
+use super::{Error, Verified, input, json_fields};
+
+/// Checks evidence that a log misbehaved (from `certlog audit`), with only the log's key.
+///
+/// Evidence of a fork holds two checkpoints the log signed that no append-only tree can both
+/// have: the same size with different roots, or a consistency proof from the larger tree's
+/// hashes that gives its first leaves another root than the smaller checkpoint's. Evidence of a
+/// leaf mismatch holds an entry as the log served it and the log's inclusion proof of another
+/// leaf at its index. Evidence of a rule violation holds every entry up to the offending one,
+/// tied to the checkpoint by a consistency proof, and is replayed with the operator's key.
+///
+/// Exit status: 0 the evidence confirms the misbehaviour; 1 it does not show any (a checkpoint
+/// not signed by the log, a proof that does not verify, trees that are consistent, an entry that
+/// is the signed leaf, entries that follow the rules); 2 usage error or unreadable input (a
+/// missing file, bytes that are not certlog evidence, a bad key).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The evidence file, or `-` for stdin.
+    #[arg(value_name = "FILE")]
+    file: String,
+
+    /// The log's verifier key.
+    #[arg(long, value_name = "VKEY")]
+    log_vkey: String,
+
+    /// The operator's verifier key, to check the registry of a rule violation with [default:
+    /// the key the evidence names, which only the auditor vouches for].
+    #[arg(long, value_name = "VKEY")]
+    operator_vkey: Option<String>,
+}
+
+impl From<EvidenceError> for Error {
+    /// Bytes that are not evidence are unreadable input; anything else the evidence holds that
+    /// does not check out means it shows no misbehaviour.
+    fn from(err: EvidenceError) -> Error {
+        Error::classify(err.is_unreadable(), &err)
+    }
+}
+
+pub fn run(args: &Args) -> Result<Verified, Error> {
+    let log_key = input::verifier_key("log-vkey", &args.log_vkey, KeyType::Ed25519)?;
+    let operator = args
+        .operator_vkey
+        .as_deref()
+        .map(|arg| input::verifier_key("operator-vkey", arg, KeyType::Ed25519))
+        .transpose()?;
+    let bytes = input::read(&args.file)?;
+    let confirmed =
+        evidence::check(&bytes, &log_key, operator.as_ref()).map_err(|e| match Error::from(e) {
+            Error::Invalid(message) => {
+                Error::Invalid(format!("the evidence shows no misbehaviour: {message}"))
+            }
+            usage => usage,
+        })?;
+    let c = &confirmed.checkpoint;
+    let m = &confirmed.misbehaviour;
+    let mut details = vec![format!(
+        "proven against the checkpoint of {} at size {} with root {}",
+        c.origin, c.size, c.root
+    )];
+    let mut fields = json!({
+        "misbehaviour": m.kind(),
+        "confirmed": m.to_string(),
+        "origin": c.origin,
+        "tree_size": c.size,
+        "root": c.root.to_base64(),
+        "description": confirmed.description,
+        "source": confirmed.source,
+    });
+    if confirmed.found_at != 0 {
+        let found = format_time(confirmed.found_at);
+        details.push(format!("found by the auditor at {found}"));
+        fields["found_at"] = found.into();
+    }
+    if let Misbehaviour::RuleViolation {
+        operator,
+        operator_from_evidence,
+        ..
+    } = m
+    {
+        fields["operator_vkey"] = operator.clone().into();
+        fields["operator_vkey_from_evidence"] = (*operator_from_evidence).into();
+        if *operator_from_evidence {
+            details.push(format!(
+                "the registry was checked with the operator key the evidence names, {operator}: \
+                 give --operator-vkey to check it with the operator's own"
+            ));
+        }
+    }
+    Ok(Verified {
+        summary: format!("misbehaviour confirmed: {m}"),
+        details,
+        fields: json_fields(fields),
+        standing: None,
+    })
+}
