@@ -349,6 +349,13 @@ impl Log {
         }
     }
 
+    /// Starts certlogd again on the same data directory with other arguments, kept for later
+    /// restarts and forks, stopping it gracefully first if it runs.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.restart();
+    }
+
     /// Starts certlogd again on the same data directory with other arguments; certlogd must
     /// not run.
     pub fn try_restart_with(&mut self, args: &[&str]) -> Result<(), StartFailure> {

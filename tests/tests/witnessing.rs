@@ -30,7 +30,7 @@ fn log_with_witnesses(witnesses: usize, quorum: usize) -> (Log, Vec<Witness>) {
         args.push(format!("http://{}={}", w.addr(), w.vkey()));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    log.try_restart_with(&args).unwrap();
+    log.restart_with(&args);
     (log, witnesses)
 }
 
@@ -193,4 +193,33 @@ fn witnesses_that_are_down_delay_cosigning_not_the_log() {
     // The log-signed checkpoint of that size is there for whoever asks for it.
     let status = log.cli_json(&["status", "--scheme", "NESAS", "--id", "NESAS-2026-0815-GNB"]);
     assert_eq!(status["status"], "active", "{status}");
+}
+
+#[test]
+fn a_witness_refuses_the_second_branch_of_a_fork() {
+    let (mut a, witnesses) = log_with_witnesses(1, 1);
+    let keys = vkeys(&witnesses);
+    let cb = a.certifier("cb.example", &["EUCC", "Matter"]);
+    // Two certlogd on copies of one data directory: same key, same history, same witness.
+    let b = a.fork();
+    let on_a = submit_json(&a, "eucc-camera.json", cb.key_arg());
+    assert_eq!(on_a["witnessed"], true, "{on_a}");
+    let on_b = submit_json(&b, "matter-plug.json", cb.key_arg());
+    assert_eq!(on_b["witnessed"], false, "{on_b}");
+    // Same size, another root: B's checkpoint is signed by the log's key but not cosigned.
+    assert_eq!(on_a["tree_size"], on_b["tree_size"]);
+    assert_ne!(on_a["root"], on_b["root"]);
+    let served_a = http_checkpoint(&a);
+    assert_eq!(
+        served_a.checkpoint.size,
+        on_a["tree_size"].as_u64().unwrap()
+    );
+    assert_eq!(served_a.verify_cosignatures(&keys, 1).unwrap().len(), 1);
+    let served_b = http_checkpoint(&b);
+    assert!(served_b.checkpoint.size < on_b["tree_size"].as_u64().unwrap());
+    // The witness refused it (409: it holds another root at that size) and said why.
+    let metrics = b.http_get("/metrics").text();
+    assert!(metrics.contains("outcome=\"failed\"}"), "{metrics}");
+    let said = witnesses[0].stderr();
+    assert!(said.contains("refused a signed checkpoint"), "{said}");
 }
