@@ -357,4 +357,16 @@ fn readme_walkthrough() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("does not verify"), "{stderr}");
     }
+
+    // 10. An auditor replays the whole log from its tiles and finds it consistent.
+    let state = log.work_path("audit.state");
+    let output = log.cli(&[
+        "audit",
+        "--state",
+        &state,
+        "--operator-vkey",
+        operator_vkey.to_str().unwrap(),
+    ]);
+    let text = success(&output);
+    assert!(text.starts_with("consistent: "), "{text}");
 }
