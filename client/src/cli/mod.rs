@@ -10,9 +10,9 @@ mod read;
 mod status_change;
 mod submit;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::Client;
+use crate::{Client, Tls};
 use anyhow::Context as _;
 use certlog_verifier::key_file;
 use certlog_verifier::{SigningKey, VerifierKey};
@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "certlog", version)]
 pub struct Cli {
-    /// The log's gRPC address.
+    /// The log's gRPC address (`https://` for a log that serves TLS).
     #[arg(
         long,
         global = true,
@@ -34,6 +34,29 @@ pub struct Cli {
     /// log sends is then checked against it.
     #[arg(long, global = true, env = "CERTLOG_LOG_VKEY")]
     pub log_vkey: Option<String>,
+    /// CA certificates (PEM) that an https:// log's certificate must chain to; no other root
+    /// is trusted.
+    #[arg(long, global = true, env = "CERTLOG_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A client certificate (PEM) for a log that asks for one to register and retire
+    /// certifiers (with --client-key).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTLOG_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTLOG_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
     /// Prints one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -122,12 +145,19 @@ impl Output {
 pub struct Context {
     server: String,
     log_vkey: Option<VerifierKey>,
+    tls: Tls,
 }
 
 impl Context {
     /// Connects to the log.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        Ok(Client::connect(&self.server, self.log_vkey.clone()).await?)
+        let connected = Client::connect_with(&self.server, self.log_vkey.clone(), &self.tls).await;
+        if connected.is_err() && self.tls.ca.is_none() && self.server.starts_with("https://") {
+            // Only the CA given is trusted: without one, no certificate verifies.
+            return connected
+                .context("an https:// log's certificate is checked against --ca FILE only");
+        }
+        Ok(connected?)
     }
 }
 
@@ -153,9 +183,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
         .map(key_file::verifier_key_arg)
         .transpose()
         .context("--log-vkey")?;
+    let tls = Tls::from_files(
+        cli.ca.as_deref(),
+        cli.client_cert.as_deref(),
+        cli.client_key.as_deref(),
+    )?;
     let cx = Context {
         server: cli.server,
         log_vkey,
+        tls,
     };
     use certlog_verifier::proto::CertificateStatus::*;
     match cli.command {
