@@ -2,13 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cosigner::{CosignerConfig, WitnessArg};
 use crate::sequencer::BatchConfig;
 use crate::storage::Backend;
-use crate::tls::{self, TlsError};
+use crate::tls::{self, ServerTls, TlsError};
 
 /// How to run a log.
 #[derive(clap::Args, Clone, Debug)]
@@ -79,7 +78,7 @@ impl ServeArgs {
     }
 
     /// The TLS configuration, when the log serves TLS.
-    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+    pub fn tls_config(&self) -> Result<Option<ServerTls>, TlsError> {
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
                 tls::server_config(cert, key, self.client_ca.as_deref()).map(Some)

@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
 use crate::log::{BundleTarget, Channel, Log, LogError};
-use crate::tls::Peer;
+use crate::tls::{ClientCertificate, Peer};
 
 /// Entries per message of a GetEntries stream.
 const ENTRIES_PER_MESSAGE: u64 = 256;
@@ -91,19 +91,23 @@ impl AdminService {
         if !self.require_client_certificate {
             return Ok(());
         }
-        let verified = request
+        let peer = request
             .extensions()
             .get::<axum::extract::ConnectInfo<Peer>>()
-            .is_some_and(|info| info.0.client_certificate);
-        if verified {
-            Ok(())
-        } else {
-            self.log.metrics().rejected("unauthenticated");
-            Err(Status::unauthenticated(
+            .map(|info| &info.0.client_certificate);
+        let refusal = match peer {
+            Some(ClientCertificate::Verified) => return Ok(()),
+            Some(ClientCertificate::Refused(reason)) => Status::unauthenticated(format!(
+                "the Admin service needs a client certificate issued by the log's client CA; \
+                 this one is not: {reason}"
+            )),
+            Some(ClientCertificate::None) | None => Status::unauthenticated(
                 "the Admin service needs a client certificate issued by the log's client CA \
                  (certlog --client-cert FILE --client-key FILE)",
-            ))
-        }
+            ),
+        };
+        self.log.metrics().rejected("unauthenticated");
+        Err(refusal)
     }
 }
 

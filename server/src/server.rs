@@ -96,6 +96,9 @@ pub async fn serve(
         .with_rate_limit(args.rate_limit),
     );
 
+    let client_ca = tls
+        .as_ref()
+        .is_some_and(|tls| tls.asks_for_client_certificates());
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<CertificateLogServer<CertificateLogService>>()
@@ -110,7 +113,7 @@ pub async fn serve(
             .max_decoding_message_size(MAX_REQUEST_BYTES),
     )
     .add_service(
-        AdminServer::new(AdminService::new(log.clone(), args.client_ca.is_some()))
+        AdminServer::new(AdminService::new(log.clone(), client_ca))
             .max_decoding_message_size(MAX_REQUEST_BYTES),
     )
     .add_service(health_service)
@@ -133,7 +136,7 @@ pub async fn serve(
         None => serve_on(listener, app, stopped),
         Some(config) => serve_on(TlsListener::new(listener, config), app, stopped),
     };
-    tracing::info!(%addr, %scheme, client_ca = args.client_ca.is_some(), origin = %args.origin, size, "certlogd serving");
+    tracing::info!(%addr, %scheme, client_ca, origin = %args.origin, size, "certlogd serving");
     on_listening(addr);
     tokio::select! {
         result = &mut serving => result?,
