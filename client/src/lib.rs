@@ -38,9 +38,10 @@ pub enum ClientError {
         /// Why, with the causes (a refused connection, a certificate that does not verify).
         reason: String,
     },
-    /// The log refused the request.
-    #[error("the log answered {:?}: {}", .0.code(), .0.message())]
-    Rpc(#[from] tonic::Status),
+    /// The log refused the request, or the call failed on the way (the message then names
+    /// the causes: a closed connection, a TLS alert).
+    #[error("the log answered {:?}: {}", .0.code(), status_message(.0))]
+    Rpc(tonic::Status),
     /// What the log answered does not verify: it is wrong, or not the log you think.
     #[error("the log's answer does not verify: {0}")]
     Verification(String),
@@ -52,19 +53,35 @@ pub enum ClientError {
     Tls(String),
 }
 
-/// The message of an error and of every error under it, joined by ": ".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> ClientError {
+        ClientError::Rpc(status)
+    }
+}
+
+/// `text` followed by the messages of `source` and the errors under it, each joined by ": "
+/// unless `text` already says it.
+fn with_causes(mut text: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
     while let Some(e) = source {
         let more = e.to_string();
-        if !text.ends_with(&more) {
+        if !text.contains(&more) {
             text.push_str(": ");
             text.push_str(&more);
         }
         source = e.source();
     }
     text
+}
+
+/// The message of an error and of every error under it.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    with_causes(e.to_string(), e.source())
+}
+
+/// A status's message, and the causes of a call that failed on the way.
+fn status_message(status: &tonic::Status) -> String {
+    use std::error::Error as _;
+    with_causes(status.message().to_string(), status.source())
 }
 
 /// TLS for an `https://` log: the CA its certificate must chain to (no other root is trusted),

@@ -151,13 +151,18 @@ pub struct Context {
 impl Context {
     /// Connects to the log.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        let connected = Client::connect_with(&self.server, self.log_vkey.clone(), &self.tls).await;
-        if connected.is_err() && self.tls.ca.is_none() && self.server.starts_with("https://") {
-            // Only the CA given is trusted: without one, no certificate verifies.
-            return connected
-                .context("an https:// log's certificate is checked against --ca FILE only");
+        match Client::connect_with(&self.server, self.log_vkey.clone(), &self.tls).await {
+            Ok(client) => Ok(client),
+            Err(e @ crate::ClientError::Connect { .. })
+                if self.tls.ca.is_none() && self.server.starts_with("https://") =>
+            {
+                Err(anyhow::anyhow!(
+                    "{e} (the certificate of an https:// log must chain to the CA given with \
+                     --ca FILE: no other is trusted)"
+                ))
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(connected?)
     }
 }
 
