@@ -24,29 +24,136 @@ use certlog_verifier::proto::{
 };
 use certlog_verifier::{Hash, SignedCheckpoint, SigningKey, VerifierKey, certificate};
 use prost::Message as _;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_stream::StreamExt as _;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig, Identity};
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The log could not be reached.
-    #[error("cannot connect to {url}: {source}")]
+    #[error("cannot connect to {url}: {reason}")]
     Connect {
         /// The log's address.
         url: String,
-        /// Why.
-        source: tonic::transport::Error,
+        /// Why, with the causes (a refused connection, a certificate that does not verify).
+        reason: String,
     },
-    /// The log refused the request.
-    #[error("the log answered {:?}: {}", .0.code(), .0.message())]
-    Rpc(#[from] tonic::Status),
+    /// The log refused the request, or the call failed on the way (the message then names
+    /// the causes: a closed connection, a TLS alert).
+    #[error("the log answered {:?}: {}", .0.code(), status_message(.0))]
+    Rpc(tonic::Status),
     /// What the log answered does not verify: it is wrong, or not the log you think.
     #[error("the log's answer does not verify: {0}")]
     Verification(String),
     /// The statement could not be built.
     #[error("{0}")]
     Statement(String),
+    /// A TLS file is unreadable or not what it should be.
+    #[error("{0}")]
+    Tls(String),
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> ClientError {
+        ClientError::Rpc(status)
+    }
+}
+
+/// `text` followed by the messages of `source` and the errors under it, each joined by ": "
+/// unless `text` already says it.
+fn with_causes(mut text: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// The message of an error and of every error under it.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    with_causes(e.to_string(), e.source())
+}
+
+/// A status's message, and the causes of a call that failed on the way.
+fn status_message(status: &tonic::Status) -> String {
+    use std::error::Error as _;
+    with_causes(status.message().to_string(), status.source())
+}
+
+/// TLS for an `https://` log: the CA its certificate must chain to (no other root is trusted),
+/// and a client certificate for the Admin service of a log that asks for one.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    /// CA certificates (PEM).
+    pub ca: Option<Vec<u8>>,
+    /// A client certificate chain and its private key (PEM).
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Tls {
+    /// Reads the CA certificates and the client certificate and key from PEM files, checking
+    /// that each holds what it should.
+    pub fn from_files(
+        ca: Option<&std::path::Path>,
+        client_cert: Option<&std::path::Path>,
+        client_key: Option<&std::path::Path>,
+    ) -> Result<Tls, ClientError> {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path)
+                .map_err(|e| ClientError::Tls(format!("reading {}: {e}", path.display())))
+        };
+        let certificates = |path: &std::path::Path| {
+            let pem = read(path)?;
+            let bad = |why: String| ClientError::Tls(format!("{}: {why}", path.display()));
+            let count = CertificateDer::pem_slice_iter(&pem)
+                .try_fold(0, |n, c| c.map(|_| n + 1))
+                .map_err(|e| bad(format!("bad PEM: {e}")))?;
+            if count == 0 {
+                return Err(bad(
+                    "no certificate (a PEM `CERTIFICATE` block) in it".into()
+                ));
+            }
+            Ok(pem)
+        };
+        let identity = match (client_cert, client_key) {
+            (Some(cert), Some(key)) => {
+                let cert = certificates(cert)?;
+                let pem = read(key)?;
+                PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+                    ClientError::Tls(format!("{}: no usable private key: {e}", key.display()))
+                })?;
+                Some((cert, pem))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(ClientError::Tls(
+                    "a client certificate needs its key, and a key its certificate".into(),
+                ));
+            }
+        };
+        Ok(Tls {
+            ca: ca.map(certificates).transpose()?,
+            identity,
+        })
+    }
+
+    /// The TLS configuration of a channel.
+    fn config(&self) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new();
+        if let Some(ca) = &self.ca {
+            config = config.ca_certificate(tonic::transport::Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
+    }
 }
 
 fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, ClientError> {
@@ -124,14 +231,26 @@ impl Client {
     /// Connects to the log at `url` (`http://host:port`). With `log_key`, every checkpoint and
     /// proof the log sends is checked against it.
     pub async fn connect(url: &str, log_key: Option<VerifierKey>) -> Result<Client, ClientError> {
-        let channel = Channel::from_shared(url.to_string())
-            .map_err(|e| ClientError::Statement(format!("invalid server URL {url:?}: {e}")))?
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect {
-                url: url.into(),
-                source,
-            })?;
+        Client::connect_with(url, log_key, &Tls::default()).await
+    }
+
+    /// Connects as [`Client::connect`] does, and to an `https://` log with `tls` (unused for
+    /// `http://`).
+    pub async fn connect_with(
+        url: &str,
+        log_key: Option<VerifierKey>,
+        tls: &Tls,
+    ) -> Result<Client, ClientError> {
+        let mut endpoint = Channel::from_shared(url.to_string())
+            .map_err(|e| ClientError::Statement(format!("invalid server URL {url:?}: {e}")))?;
+        let connect_error = |e: tonic::transport::Error| ClientError::Connect {
+            url: url.into(),
+            reason: error_chain(&e),
+        };
+        if endpoint.uri().scheme_str() == Some("https") {
+            endpoint = endpoint.tls_config(tls.config()).map_err(connect_error)?;
+        }
+        let channel = endpoint.connect().await.map_err(connect_error)?;
         Ok(Client {
             log: CertificateLogClient::new(channel.clone()),
             admin: AdminClient::new(channel),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::cosigner::{CosignerConfig, WitnessArg};
 use crate::sequencer::BatchConfig;
 use crate::storage::Backend;
+use crate::tls::{self, ServerTls, TlsError};
 
 /// How to run a log.
 #[derive(clap::Args, Clone, Debug)]
@@ -51,6 +52,16 @@ pub struct ServeArgs {
     /// How long one request to a witness may take, in milliseconds.
     #[arg(long, default_value_t = 5_000)]
     pub witness_timeout: u64,
+    /// The server's certificate chain (PEM): serves gRPC and HTTP over TLS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) for client certificates: clients may present one, and the Admin
+    /// service (registering and retiring certifiers) answers only those that did.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -63,6 +74,16 @@ impl ServeArgs {
             max_entries: self.batch_max.max(1),
             interval: Duration::from_millis(self.batch_interval),
             queue: self.queue.max(1),
+        }
+    }
+
+    /// The TLS configuration, when the log serves TLS.
+    pub fn tls_config(&self) -> Result<Option<ServerTls>, TlsError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                tls::server_config(cert, key, self.client_ca.as_deref()).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 

@@ -18,6 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
 use crate::log::{BundleTarget, Channel, Log, LogError};
+use crate::tls::{ClientCertificate, Peer};
 
 /// Entries per message of a GetEntries stream.
 const ENTRIES_PER_MESSAGE: u64 = 256;
@@ -66,9 +67,49 @@ fn hashes(proof: Vec<Hash>) -> Vec<Vec<u8>> {
 #[derive(Clone)]
 pub struct CertificateLogService(pub Arc<Log>);
 
-/// `certlog.v1.Admin`.
+/// `certlog.v1.Admin`: the operator's signature on every entry, and, on a log with a client
+/// CA, a client certificate on the connection.
 #[derive(Clone)]
-pub struct AdminService(pub Arc<Log>);
+pub struct AdminService {
+    log: Arc<Log>,
+    require_client_certificate: bool,
+}
+
+impl AdminService {
+    /// The Admin service of `log`; with `require_client_certificate`, calls over connections
+    /// without a verified client certificate are refused (UNAUTHENTICATED).
+    pub fn new(log: Arc<Log>, require_client_certificate: bool) -> AdminService {
+        AdminService {
+            log,
+            require_client_certificate,
+        }
+    }
+
+    /// Refuses a call whose connection did not present a client certificate, when one is
+    /// required.
+    fn authenticate<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        if !self.require_client_certificate {
+            return Ok(());
+        }
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<Peer>>()
+            .map(|info| &info.0.client_certificate);
+        let refusal = match peer {
+            Some(ClientCertificate::Verified) => return Ok(()),
+            Some(ClientCertificate::Refused(reason)) => Status::unauthenticated(format!(
+                "the Admin service needs a client certificate issued by the log's client CA; \
+                 this one is not: {reason}"
+            )),
+            Some(ClientCertificate::None) | None => Status::unauthenticated(
+                "the Admin service needs a client certificate issued by the log's client CA \
+                 (certlog --client-cert FILE --client-key FILE)",
+            ),
+        };
+        self.log.metrics().rejected("unauthenticated");
+        Err(refusal)
+    }
+}
 
 /// Appends an entry and, with `wait`, adds the checkpoint and the inclusion proof: on a log
 /// with witnesses, of a checkpoint their quorum cosigned, if one comes in time.
@@ -255,7 +296,8 @@ impl Admin for AdminService {
         &self,
         request: Request<SubmitRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
-        submit(&self.0, request.into_inner(), Channel::Register)
+        self.authenticate(&request)?;
+        submit(&self.log, request.into_inner(), Channel::Register)
             .await
             .map(Response::new)
     }
@@ -264,7 +306,8 @@ impl Admin for AdminService {
         &self,
         request: Request<SubmitRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
-        submit(&self.0, request.into_inner(), Channel::Retire)
+        self.authenticate(&request)?;
+        submit(&self.log, request.into_inner(), Channel::Retire)
             .await
             .map(Response::new)
     }

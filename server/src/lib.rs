@@ -9,6 +9,7 @@
 //! | [`log`] | the log as front ends see it: submissions and reads with proofs |
 //! | [`grpc`], [`http`] | the certlog.v1 gRPC services and the tile API |
 //! | [`server`] | wiring and the listener |
+//! | [`tls`] | TLS and client certificates on the listener |
 //!
 //! Every format and algorithm comes from `certlog-verifier`.
 
@@ -25,3 +26,4 @@ pub mod reader;
 pub mod sequencer;
 pub mod server;
 pub mod storage;
+pub mod tls;

@@ -1,12 +1,16 @@
 //! Wiring: keys and storage from the data directory, the sequencer thread, and one listener
-//! serving gRPC (certlog.v1, health, reflection) and HTTP (tiles) until shutdown.
+//! serving gRPC (certlog.v1, health, reflection) and HTTP (tiles), over TCP or TLS, until
+//! shutdown.
 
 use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use certlog_proto::services::admin_server::AdminServer;
 use certlog_proto::services::certificate_log_server::CertificateLogServer;
 use tokio::net::TcpListener;
@@ -17,6 +21,7 @@ use crate::grpc::{AdminService, CertificateLogService};
 use crate::keys::load_or_create_keys;
 use crate::log::Log;
 use crate::metrics::Metrics;
+use crate::tls::{Peer, TlsListener};
 use crate::{http, sequencer};
 
 /// How long a shutdown waits for requests in flight.
@@ -25,6 +30,25 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The largest gRPC request accepted: an entry is at most 64 KiB.
 const MAX_REQUEST_BYTES: usize = 256 << 10;
 
+/// Serves `app` on the connections of `listener` until `stop`, then lets requests in flight
+/// finish. Handlers find the connection's [`Peer`] in their requests' extensions.
+fn serve_on<L>(
+    listener: L,
+    app: axum::Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+    Peer: for<'a> Connected<IncomingStream<'a, L>>,
+{
+    Box::pin(
+        axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+            .with_graceful_shutdown(stop)
+            .into_future(),
+    )
+}
+
 /// Runs a log until `shutdown` completes; then stops taking requests, lets the sequencer finish
 /// the batch in flight, and returns. `on_listening` gets the bound address (the port may be 0).
 pub async fn serve(
@@ -32,6 +56,8 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Before anything is created: bad TLS files stop the start.
+    let tls = args.tls_config().context("setting up TLS")?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let cosigner_config = args.cosigner_config().map_err(anyhow::Error::msg)?;
@@ -70,6 +96,9 @@ pub async fn serve(
         .with_rate_limit(args.rate_limit),
     );
 
+    let client_ca = tls
+        .as_ref()
+        .is_some_and(|tls| tls.asks_for_client_certificates());
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<CertificateLogServer<CertificateLogService>>()
@@ -84,7 +113,8 @@ pub async fn serve(
             .max_decoding_message_size(MAX_REQUEST_BYTES),
     )
     .add_service(
-        AdminServer::new(AdminService(log.clone())).max_decoding_message_size(MAX_REQUEST_BYTES),
+        AdminServer::new(AdminService::new(log.clone(), client_ca))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
     )
     .add_service(health_service)
     .add_service(reflection().build_v1()?)
@@ -96,16 +126,18 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, origin = %args.origin, size, "certlogd serving");
-    on_listening(addr);
     let (stop_serving, stopped) = tokio::sync::watch::channel(());
-    let serving = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let mut stopped = stopped;
-            let _ = stopped.changed().await;
-        })
-        .into_future();
-    tokio::pin!(serving);
+    let stopped = async move {
+        let mut stopped = stopped;
+        let _ = stopped.changed().await;
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut serving = match tls {
+        None => serve_on(listener, app, stopped),
+        Some(config) => serve_on(TlsListener::new(listener, config), app, stopped),
+    };
+    tracing::info!(%addr, %scheme, client_ca, origin = %args.origin, size, "certlogd serving");
+    on_listening(addr);
     tokio::select! {
         result = &mut serving => result?,
         () = shutdown => {

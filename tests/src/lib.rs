@@ -91,6 +91,9 @@ impl Bin {
         command
             .env_remove("CERTLOG_SERVER")
             .env_remove("CERTLOG_LOG_VKEY")
+            .env_remove("CERTLOG_CA")
+            .env_remove("CERTLOG_CLIENT_CERT")
+            .env_remove("CERTLOG_CLIENT_KEY")
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
@@ -279,6 +282,10 @@ pub struct Log {
     args: Vec<String>,
     child: Option<Child>,
     addr: SocketAddr,
+    /// Whether certlogd serves TLS (was given `--tls-cert`).
+    https: bool,
+    /// Global flags [`Log::cli`] gives `certlog` besides `--server` and `--log-vkey`.
+    cli_args: Vec<String>,
     /// Starts so far, to name each start's stderr file.
     starts: usize,
 }
@@ -302,6 +309,8 @@ impl Log {
             args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            https: false,
+            cli_args: Vec::new(),
             starts: 0,
         };
         if let Err(e) = log.spawn(&log.args.clone()) {
@@ -321,6 +330,9 @@ impl Log {
             &self.stderr_path(),
         )?;
         self.addr = addr;
+        self.https = args
+            .iter()
+            .any(|a| a == "--tls-cert" || a.starts_with("--tls-cert="));
         self.child = Some(child);
         Ok(())
     }
@@ -392,6 +404,8 @@ impl Log {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             starts: 0,
+            https: self.https,
+            cli_args: self.cli_args.clone(),
         };
         if let Err(e) = other.spawn(&other.args.clone()) {
             panic!("the forked certlogd did not start: {e:?}");
@@ -437,9 +451,16 @@ impl Log {
         self.addr
     }
 
-    /// The gRPC URL.
+    /// The gRPC URL (`https://` when certlogd serves TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Sets global flags that [`Log::cli`] (and so every helper that runs `certlog`) passes
+    /// besides `--server` and `--log-vkey`: `--ca`, `--client-cert`, ... for a TLS log.
+    pub fn set_cli_args(&mut self, args: &[&str]) {
+        self.cli_args = args.iter().map(|a| a.to_string()).collect();
     }
 
     /// The log's data directory.
@@ -491,6 +512,7 @@ impl Log {
         Bin::Certlog
             .command()
             .args(["--server", &self.url(), "--log-vkey", &self.log_vkey_file()])
+            .args(&self.cli_args)
             .args(args)
             .current_dir(self.work_dir())
             .output()
@@ -703,7 +725,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Parses a raw HTTP/1.1 response, de-chunking the body.
-fn parse_http_response(raw: &[u8]) -> HttpResponse {
+pub fn parse_http_response(raw: &[u8]) -> HttpResponse {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

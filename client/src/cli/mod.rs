@@ -12,9 +12,9 @@ mod status_change;
 mod submit;
 mod witness;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::Client;
+use crate::{Client, Tls};
 use anyhow::Context as _;
 use certlog_verifier::key_file;
 use certlog_verifier::{SigningKey, VerifierKey};
@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "certlog", version)]
 pub struct Cli {
-    /// The log's gRPC address.
+    /// The log's gRPC address (`https://` for a log that serves TLS).
     #[arg(
         long,
         global = true,
@@ -36,6 +36,29 @@ pub struct Cli {
     /// log sends is then checked against it.
     #[arg(long, global = true, env = "CERTLOG_LOG_VKEY")]
     pub log_vkey: Option<String>,
+    /// CA certificates (PEM) that an https:// log's certificate must chain to; no other root
+    /// is trusted.
+    #[arg(long, global = true, env = "CERTLOG_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A client certificate (PEM) for a log that asks for one to register and retire
+    /// certifiers (with --client-key).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTLOG_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "CERTLOG_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
     /// Prints one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -86,6 +109,9 @@ pub fn main() -> std::process::ExitCode {
         server,
         log_vkey,
         json,
+        ca,
+        client_cert,
+        client_key,
         command,
     } = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
@@ -103,6 +129,9 @@ pub fn main() -> std::process::ExitCode {
         server,
         log_vkey,
         json,
+        ca,
+        client_cert,
+        client_key,
         command,
     };
     let result = runtime.and_then(|runtime| runtime.block_on(run(args)));
@@ -148,12 +177,24 @@ impl Output {
 pub struct Context {
     server: String,
     log_vkey: Option<VerifierKey>,
+    tls: Tls,
 }
 
 impl Context {
     /// Connects to the log.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        Ok(Client::connect(&self.server, self.log_vkey.clone()).await?)
+        match Client::connect_with(&self.server, self.log_vkey.clone(), &self.tls).await {
+            Ok(client) => Ok(client),
+            Err(e @ crate::ClientError::Connect { .. })
+                if self.tls.ca.is_none() && self.server.starts_with("https://") =>
+            {
+                Err(anyhow::anyhow!(
+                    "{e} (the certificate of an https:// log must chain to the CA given with \
+                     --ca FILE: no other is trusted)"
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -179,9 +220,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Output> {
         .map(key_file::verifier_key_arg)
         .transpose()
         .context("--log-vkey")?;
+    let tls = Tls::from_files(
+        cli.ca.as_deref(),
+        cli.client_cert.as_deref(),
+        cli.client_key.as_deref(),
+    )?;
     let cx = Context {
         server: cli.server,
         log_vkey,
+        tls,
     };
     use certlog_verifier::proto::CertificateStatus::*;
     match cli.command {
