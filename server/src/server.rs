@@ -89,7 +89,8 @@ pub async fn serve(
     .add_service(health_service)
     .add_service(reflection().build_v1()?)
     .add_service(reflection().build_v1alpha()?)
-    .into_axum_router();
+    .into_axum_router()
+    .layer(axum::middleware::from_fn(crate::grpc::edge));
     let app = http::router(log).merge(grpc).fallback(http::not_found);
 
     let listener = TcpListener::bind(args.listen)
