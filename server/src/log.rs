@@ -435,6 +435,11 @@ impl Log {
         if size == 0 {
             return Err(LogError::NotFound("the log is empty".into()));
         }
+        if since > size {
+            return Err(LogError::OutOfRange(format!(
+                "since {since} is beyond the log's tree size {size}: no consistency proof from it"
+            )));
+        }
         let key = match target {
             BundleTarget::Certificate {
                 scheme,
