@@ -703,7 +703,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Parses a raw HTTP/1.1 response, de-chunking the body.
-fn parse_http_response(raw: &[u8]) -> HttpResponse {
+pub fn parse_http_response(raw: &[u8]) -> HttpResponse {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
