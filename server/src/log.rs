@@ -212,6 +212,15 @@ impl Log {
     /// Checks an entry and appends it; returns once it is durable.
     pub async fn submit(&self, bytes: Vec<u8>, channel: Channel) -> Result<Sequenced, LogError> {
         let received = std::time::Instant::now();
+        // The sequencer ends (and with it the published state's sender) only after a failed
+        // commit, or at shutdown: say so, rather than what storage says of it.
+        if self.published.has_changed().is_err() {
+            return Err(LogError::Unavailable(
+                "the log cannot write: it stopped after a failed commit (see its log); \
+                 restart certlogd"
+                    .into(),
+            ));
+        }
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(RuleError::Entry(EntryError::TooLarge(bytes.len())).into());
         }
