@@ -419,6 +419,8 @@ impl Fixture {
                 use std::os::unix::fs::PermissionsExt as _;
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
             }
+            #[cfg(not(unix))]
+            let _ = mode;
         };
         let mut json = serde_json::to_value(certificate("EUCC", "EUCC-2")).unwrap();
         let text = serde_json::to_string(&json).unwrap();

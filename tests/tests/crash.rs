@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! CERTLOG_CRASH_CYCLES=100 CERTLOG_CRASH_TASKS=8 CERTLOG_CRASH_ACKS=300 \
-//!     cargo test -p certlog-tests --release --test crash -- --ignored --nocapture
+//!     cargo test -p certlog-tests --test crash a_long_crash_run -- --ignored --nocapture
 //! ```
 //!
 //! Settings (environment): `CERTLOG_CRASH_CYCLES` kill/restart cycles, `CERTLOG_CRASH_TASKS`
@@ -45,6 +45,8 @@ struct Ack {
     index: u64,
     leaf_hash: Hash,
     bytes: Vec<u8>,
+    /// Whether the log had the bytes already: a submission cut by a kill after its commit.
+    duplicate: bool,
     /// The checkpoint that came with the acknowledgement.
     checkpoint: SignedCheckpoint,
 }
@@ -172,6 +174,7 @@ async fn submitter(
                             index: receipt.index,
                             leaf_hash: receipt.leaf_hash,
                             bytes: entry,
+                            duplicate: receipt.duplicate,
                             checkpoint,
                         };
                         if acks.send(ack).is_err() {
@@ -202,6 +205,8 @@ struct Figures {
     acknowledged: usize,
     distinct_entries: usize,
     submissions_cut_by_a_kill: u64,
+    /// Resubmissions of cut submissions that the log had committed before the kill.
+    committed_before_the_kill: usize,
     checkpoints: usize,
     final_size: u64,
     lost: usize,
@@ -296,6 +301,11 @@ impl std::fmt::Display for Figures {
             f,
             "submissions cut by a kill      {}",
             self.submissions_cut_by_a_kill
+        )?;
+        writeln!(
+            f,
+            "  committed before the kill    {}",
+            self.committed_before_the_kill
         )?;
         writeln!(f, "checkpoints received           {}", self.checkpoints)?;
         writeln!(f, "final tree size                {}", self.final_size)?;
@@ -407,6 +417,7 @@ async fn check(
         acknowledged: acks.len(),
         distinct_entries: distinct.len(),
         submissions_cut_by_a_kill: cut,
+        committed_before_the_kill: acks.iter().filter(|a| a.duplicate).count(),
         checkpoints: checkpoints.values().map(Vec::len).sum(),
         final_size: size,
         lost,
