@@ -23,6 +23,65 @@ use crate::tls::{ClientCertificate, Peer};
 /// Entries per message of a GetEntries stream.
 const ENTRIES_PER_MESSAGE: u64 = 256;
 
+/// How tonic's refusal of a request over the message size limit begins.
+const TONIC_TOO_LARGE: &str = "Error, decoded message length too large";
+
+/// Whether a content type is gRPC with protobuf messages, the only encoding certlogd speaks.
+fn is_grpc_protobuf(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/grpc")
+        || essence.eq_ignore_ascii_case("application/grpc+proto")
+}
+
+/// The edge of the gRPC routes, where tonic leaves gaps:
+///
+/// - a request whose content type is not gRPC with protobuf is answered HTTP 415, as gRPC over
+///   HTTP/2 says (PROTOCOL-HTTP2.md), rather than decoded as gRPC frames and answered `200 OK`,
+///   which a plain HTTP client would take for a success;
+/// - an unknown method of a known service gets a message naming it (tonic sends none);
+/// - a request over the message size limit is RESOURCE_EXHAUSTED, as in gRPC's other
+///   implementations, not tonic's OUT_OF_RANGE, which certlog.v1 uses for tree sizes beyond
+///   the log (a state that changes; an oversized message never fits).
+pub async fn edge(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if !content_type.as_deref().is_some_and(is_grpc_protobuf) {
+        let given = content_type.map_or("none".into(), |t| format!("{t:?}"));
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            [(header::CACHE_CONTROL, "no-store")],
+            format!(
+                "{} is a gRPC method: its content type must be application/grpc (protobuf), \
+                 not {given}\n",
+                request.uri().path()
+            ),
+        )
+            .into_response();
+    }
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    match Status::from_header_map(response.headers()) {
+        Some(status) if status.code() == Code::Unimplemented && status.message().is_empty() => {
+            Status::unimplemented(format!("no method {path}")).into_http()
+        }
+        Some(status)
+            if status.code() == Code::OutOfRange
+                && status.message().starts_with(TONIC_TOO_LARGE) =>
+        {
+            Status::resource_exhausted(status.message()).into_http()
+        }
+        _ => response,
+    }
+}
+
 impl From<LogError> for Status {
     fn from(e: LogError) -> Status {
         let code = match &e {

@@ -24,7 +24,20 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(log)
+}
+
+/// Another method than GET or HEAD on a resource of the tile API (axum adds `Allow`).
+async fn method_not_allowed(request: axum::extract::Request) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {} is not allowed on {}: it is read with GET (or HEAD)",
+            request.method(),
+            request.uri().path()
+        ),
+    )
 }
 
 fn response(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Response {

@@ -212,6 +212,15 @@ impl Log {
     /// Checks an entry and appends it; returns once it is durable.
     pub async fn submit(&self, bytes: Vec<u8>, channel: Channel) -> Result<Sequenced, LogError> {
         let received = std::time::Instant::now();
+        // The sequencer ends (and with it the published state's sender) only after a failed
+        // commit, or at shutdown: say so, rather than what storage says of it.
+        if self.published.has_changed().is_err() {
+            return Err(LogError::Unavailable(
+                "the log cannot write: it stopped after a failed commit (see its log); \
+                 restart certlogd"
+                    .into(),
+            ));
+        }
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(RuleError::Entry(EntryError::TooLarge(bytes.len())).into());
         }
@@ -434,6 +443,11 @@ impl Log {
         let size = published.size;
         if size == 0 {
             return Err(LogError::NotFound("the log is empty".into()));
+        }
+        if since > size {
+            return Err(LogError::OutOfRange(format!(
+                "since {since} is beyond the log's tree size {size}: no consistency proof from it"
+            )));
         }
         let key = match target {
             BundleTarget::Certificate {

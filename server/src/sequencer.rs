@@ -748,13 +748,28 @@ mod tests {
             matches!(&refused, Err(SequenceError::Storage(m)) if m.contains("No space left")),
             "{refused:?}"
         );
-        assert!(matches!(
-            started.handle.submit(issue(&cb, 2)).await,
-            Err(SequenceError::Storage(_))
-        ));
-        // The registration and its map head, nothing more.
+        // What a client gets: UNAVAILABLE, naming the cause.
+        let status = tonic::Status::from(crate::log::LogError::from(refused.unwrap_err()));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!(
+            status.message(),
+            "the log cannot write: storage: No space left on device"
+        );
+        // Every later submission too, and the sequencer has ended: nothing is ever written
+        // after a failed commit, and the published state's sender is gone.
+        let later = started.handle.submit(issue(&cb, 2)).await;
+        assert!(
+            matches!(&later, Err(SequenceError::Storage(m)) if m == "the sequencer has stopped"),
+            "{later:?}"
+        );
+        let status = tonic::Status::from(crate::log::LogError::from(later.unwrap_err()));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        started.thread.join().unwrap();
+        assert!(started.published.has_changed().is_err());
+        // The registration and its map head, nothing more, in storage and published.
         assert_eq!(storage.size().unwrap(), 2);
         assert_eq!(started.published.borrow().size, 2);
-        started.thread.join().unwrap();
+        assert_eq!(storage.inner.entries(0, 2).unwrap().len(), 2);
+        assert!(storage.inner.checkpoint(3).unwrap().is_none());
     }
 }

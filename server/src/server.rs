@@ -77,6 +77,7 @@ pub async fn serve(
     let sequencer_thread = started.thread;
     let sequencer = started.handle.clone();
     let size = started.published.borrow().size;
+    let mut sequencer_running = started.published.clone();
     let cosigner = Cosigner::start(
         cosigner_config,
         storage.clone(),
@@ -103,6 +104,22 @@ pub async fn serve(
     health
         .set_serving::<CertificateLogServer<CertificateLogService>>()
         .await;
+    // A failed commit stops the sequencer for good, and may leave storage refusing reads too
+    // (redb does until it is opened again): only a restart, from what is on disk, is safe. The
+    // published state's sender ends with the sequencer: then health says NOT_SERVING, so that
+    // an orchestrator restarts the log rather than keep routing requests it will refuse.
+    tokio::spawn({
+        let health = health.clone();
+        async move {
+            while sequencer_running.changed().await.is_ok() {}
+            health
+                .set_not_serving::<CertificateLogServer<CertificateLogService>>()
+                .await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    });
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(certlog_proto::FILE_DESCRIPTOR_SET)
@@ -119,7 +136,8 @@ pub async fn serve(
     .add_service(health_service)
     .add_service(reflection().build_v1()?)
     .add_service(reflection().build_v1alpha()?)
-    .into_axum_router();
+    .into_axum_router()
+    .layer(axum::middleware::from_fn(crate::grpc::edge));
     let app = http::router(log).merge(grpc).fallback(http::not_found);
 
     let listener = TcpListener::bind(args.listen)

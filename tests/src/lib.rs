@@ -88,17 +88,39 @@ impl Bin {
     /// A command running the binary, with no environment that would change its defaults.
     pub fn command(self) -> Command {
         let mut command = Command::new(self.path());
-        command
-            .env_remove("CERTLOG_SERVER")
-            .env_remove("CERTLOG_LOG_VKEY")
-            .env_remove("CERTLOG_CA")
-            .env_remove("CERTLOG_CLIENT_CERT")
-            .env_remove("CERTLOG_CLIENT_KEY")
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+        isolate(&mut command);
         command
     }
+
+    /// A command running the binary through `sh`, with the size of the files it writes limited
+    /// to `bytes` (RLIMIT_FSIZE, `ulimit -f`): a write beyond fails with EFBIG ("File too
+    /// large"), as on a full disk, and SIGXFSZ, which would kill the process instead, is
+    /// ignored. Unix only. (`ulimit -f` counts 512-byte blocks in POSIX shells, 1024-byte
+    /// blocks in bash outside POSIX mode: the limit is `bytes`, or twice that.)
+    pub fn command_with_file_size_limit(self, bytes: u64) -> Command {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg("trap '' XFSZ; ulimit -f \"$1\" || exit 125; shift; exec \"$@\"")
+            .arg("sh")
+            .arg(bytes.div_ceil(512).to_string())
+            .arg(self.path());
+        isolate(&mut command);
+        command
+    }
+}
+
+/// Removes the environment that would change the binaries' defaults.
+fn isolate(command: &mut Command) {
+    command
+        .env_remove("CERTLOG_SERVER")
+        .env_remove("CERTLOG_LOG_VKEY")
+        .env_remove("CERTLOG_CA")
+        .env_remove("CERTLOG_CLIENT_CERT")
+        .env_remove("CERTLOG_CLIENT_KEY")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
 }
 
 /// Runs `certlog-verify` with `args`.
@@ -288,6 +310,9 @@ pub struct Log {
     cli_args: Vec<String>,
     /// Starts so far, to name each start's stderr file.
     starts: usize,
+    /// The limit on the size of the files certlogd writes, if any (see
+    /// [`Bin::command_with_file_size_limit`]).
+    file_size_limit: Option<u64>,
 }
 
 impl Log {
@@ -296,9 +321,25 @@ impl Log {
         Log::start_with(&[])
     }
 
+    /// Starts a new log whose certlogd may write files of at most `bytes` (see
+    /// [`Bin::command_with_file_size_limit`]): its writes fail once the database would grow
+    /// beyond, as on a full disk. Restarts keep the limit until [`Log::remove_file_size_limit`].
+    pub fn start_with_file_size_limit(args: &[&str], bytes: u64) -> Log {
+        Log::new(args, Some(bytes))
+    }
+
+    /// Lifts the limit of [`Log::start_with_file_size_limit`] for the next starts.
+    pub fn remove_file_size_limit(&mut self) {
+        self.file_size_limit = None;
+    }
+
     /// Starts a new log with more `certlogd serve` arguments (`--origin`, `--batch-max`, ...),
     /// kept for restarts.
     pub fn start_with(args: &[&str]) -> Log {
+        Log::new(args, None)
+    }
+
+    fn new(args: &[&str], file_size_limit: Option<u64>) -> Log {
         let root = tempfile::Builder::new()
             .prefix("certlog-e2e-")
             .tempdir()
@@ -312,6 +353,7 @@ impl Log {
             https: false,
             cli_args: Vec::new(),
             starts: 0,
+            file_size_limit,
         };
         if let Err(e) = log.spawn(&log.args.clone()) {
             panic!("certlogd did not start: {e:?}");
@@ -323,7 +365,12 @@ impl Log {
     fn spawn(&mut self, args: &[String]) -> Result<(), StartFailure> {
         assert!(self.child.is_none(), "certlogd is already running");
         self.starts += 1;
+        let command = match self.file_size_limit {
+            Some(bytes) => Bin::Certlogd.command_with_file_size_limit(bytes),
+            None => Bin::Certlogd.command(),
+        };
         let (child, addr) = launch(
+            command,
             &self.data_dir(),
             &self.work_dir(),
             args,
@@ -380,7 +427,13 @@ impl Log {
     pub fn try_start_second(&self, args: &[&str]) -> Result<SocketAddr, StartFailure> {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let stderr = self.root.path().join("second-certlogd.stderr");
-        let (mut child, addr) = launch(&self.data_dir(), &self.work_dir(), &args, &stderr)?;
+        let (mut child, addr) = launch(
+            Bin::Certlogd.command(),
+            &self.data_dir(),
+            &self.work_dir(),
+            &args,
+            &stderr,
+        )?;
         let _ = child.kill();
         let _ = child.wait();
         Ok(addr)
@@ -406,6 +459,7 @@ impl Log {
             starts: 0,
             https: self.https,
             cli_args: self.cli_args.clone(),
+            file_size_limit: None,
         };
         if let Err(e) = other.spawn(&other.args.clone()) {
             panic!("the forked certlogd did not start: {e:?}");
@@ -656,17 +710,18 @@ impl Drop for Log {
     }
 }
 
-/// Starts `certlogd serve --data DATA --listen 127.0.0.1:0 ARGS` in `cwd`, its stderr to
-/// `stderr_path`; returns once it printed the address it listens on, or why it did not start.
+/// Starts `certlogd serve --data DATA --listen 127.0.0.1:0 ARGS` with `command` (certlogd,
+/// perhaps through a wrapper) in `cwd`, its stderr to `stderr_path`; returns once it printed the
+/// address it listens on, or why it did not start.
 fn launch(
+    mut command: Command,
     data: &Path,
     cwd: &Path,
     args: &[String],
     stderr_path: &Path,
 ) -> Result<(Child, SocketAddr), StartFailure> {
     let stderr = std::fs::File::create(stderr_path).unwrap();
-    let mut child = Bin::Certlogd
-        .command()
+    let mut child = command
         .arg("serve")
         .arg("--data")
         .arg(data)

@@ -241,6 +241,10 @@ pub fn verify_bundle(
     policy: &Policy<'_>,
     options: &Options,
 ) -> Result<Verified, BundleError> {
+    // Protobuf decodes no bytes as an empty message: say what it is, not which check failed.
+    if bytes.is_empty() {
+        return Err(BundleError::Decode("there are no bytes at all".into()));
+    }
     let b = ProofBundle::decode(bytes).map_err(|e| BundleError::Decode(alloc::format!("{e}")))?;
 
     let checkpoint = SignedCheckpoint::verify(b.checkpoint.as_bytes(), policy.log_key)?;
@@ -447,4 +451,23 @@ pub fn verify_bundle(
         certificate: Some(certificate),
         record: Some(record),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_bytes_are_no_bundle() {
+        let key = crate::SigningKey::from_seed("log.example", crate::KeyType::Ed25519, &[1; 32])
+            .unwrap()
+            .verifier_key();
+        let policy = Policy {
+            log_key: &key,
+            witnesses: &[],
+            quorum: 0,
+        };
+        let err = verify_bundle(&[], &policy, &Options::default()).unwrap_err();
+        assert_eq!(err, BundleError::Decode("there are no bytes at all".into()));
+    }
 }

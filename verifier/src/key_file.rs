@@ -22,6 +22,17 @@ pub enum KeyFileError {
     /// A key could not be made.
     #[error("generating a key: {0}")]
     Generate(String),
+    /// A private key file that others than its owner may read (Unix).
+    #[error(
+        "{}: a private key must be readable by its owner only, but the file's mode is {mode:04o}: chmod 600 it",
+        path.display()
+    )]
+    NotPrivate {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The file does not hold a key.
     #[error("{}: {source}", path.display())]
     Key {
@@ -39,8 +50,34 @@ fn read(path: &Path) -> Result<String, KeyFileError> {
     })
 }
 
-/// Reads a private key.
+/// Refuses a private key file that its group or others may read or write (Unix), as
+/// [`write_signing_key`] never makes one: such a key may be known to others.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), KeyFileError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = fs::metadata(path).map_err(|source| KeyFileError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::NotPrivate {
+            path: path.into(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), KeyFileError> {
+    Ok(())
+}
+
+/// Reads a private key; on Unix the file must be readable by its owner only (mode 0600 or
+/// stricter).
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyFileError> {
+    check_private(path)?;
     SigningKey::from_private_string(&read(path)?).map_err(|source| KeyFileError::Key {
         path: path.into(),
         source,
@@ -114,5 +151,39 @@ pub fn verifier_key_arg(arg: &str) -> Result<VerifierKey, KeyFileError> {
             source,
         }),
         Err(_) => read_verifier_key(Path::new(arg)),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::string::ToString as _;
+
+    #[test]
+    fn a_private_key_others_may_read_is_refused() {
+        let dir =
+            std::env::temp_dir().join(std::format!("certlog-key-file-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cb.key");
+        let _ = fs::remove_file(&path);
+        let key = SigningKey::from_seed("cb.example", crate::KeyType::Ed25519, &[1; 32]).unwrap();
+        write_signing_key(&path, &key).unwrap();
+        assert_eq!(read_signing_key(&path).unwrap().key_id(), key.key_id());
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_signing_key(&path).unwrap_err();
+            assert!(
+                matches!(err, KeyFileError::NotPrivate { mode: m, .. } if m == mode),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains(&std::format!("{mode:04o}")),
+                "{err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(read_signing_key(&path).is_ok());
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

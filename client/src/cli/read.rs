@@ -107,11 +107,11 @@ fn hex_string(bytes: &[u8]) -> String {
 }
 
 pub async fn get(cx: &Context, args: GetArgs) -> anyhow::Result<Output> {
-    let mut entries = cx
-        .connect()
-        .await?
-        .entries(args.index, args.index + 1)
-        .await?;
+    let end = args
+        .index
+        .checked_add(1)
+        .with_context(|| format!("--index {} is beyond any tree size", args.index))?;
+    let mut entries = cx.connect().await?.entries(args.index, end).await?;
     let bytes = entries.pop().context("the log sent no entry")?;
     if let Some(out) = &args.out {
         std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
