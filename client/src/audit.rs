@@ -820,3 +820,99 @@ async fn download(client: TileClient, start: u64, end: u64, tx: tokio::sync::mps
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use certlog_verifier::key::{KeyType, SigningKey};
+    use certlog_verifier::proto::{Certificate, Product, statement};
+    use certlog_verifier::{Checkpoint, status_map};
+
+    fn key(name: &str, seed: u8) -> SigningKey {
+        SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
+    }
+
+    /// A state after a registration and two certificates, with no map head yet: the map is
+    /// empty and both certificates are pending.
+    fn sample() -> (AuditState, SigningKey) {
+        let (log, op, cb) = (
+            key("log.example", 1),
+            key("op.example", 2),
+            key("cb.example", 3),
+        );
+        let mut entries = vec![
+            crate::register_certifier(&op, &cb.verifier_key(), vec!["EUCC".into()], 1).unwrap(),
+        ];
+        for id in ["A", "B"] {
+            let body = statement::Body::CertificateIssued(Certificate {
+                scheme: "EUCC".into(),
+                certificate_id: id.into(),
+                product: Some(Product {
+                    vendor: "V".into(),
+                    name: "N".into(),
+                    ..Product::default()
+                }),
+                issued_at: 10,
+                not_after: 20,
+                ..Certificate::default()
+            });
+            entries.push(entry::encode_entry(
+                entry::sign_statement(&cb, body).unwrap(),
+            ));
+        }
+        let mut state = AuditState::new(op.verifier_key());
+        for e in &entries {
+            state.range.append(leaf_hash(e), |_, _| {});
+            state.replay.apply(e).unwrap();
+        }
+        let c = Checkpoint::new("log.example", 3, state.range.root());
+        state.checkpoint = Some(c.sign(&log).unwrap());
+        (state, log)
+    }
+
+    #[test]
+    fn a_state_reads_back_as_written() {
+        let (state, log) = sample();
+        let bytes = state.to_bytes();
+        let back = AuditState::from_bytes(&bytes, &log.verifier_key()).unwrap();
+        assert_eq!(back.size(), 3);
+        assert_eq!(back.checkpoint(), state.checkpoint());
+        assert_eq!(back.operator(), state.operator());
+        let (a, b) = (back.replay(), state.replay());
+        assert_eq!(a.state.statuses, b.state.statuses);
+        assert_eq!(a.state.certifiers, b.state.certifiers);
+        assert_eq!(a.map_root(), status_map::EMPTY);
+        assert_eq!(a.pending_map_values(), b.pending_map_values());
+        assert_eq!(a.pending_map_values().len(), 2);
+        assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn a_damaged_state_or_another_logs_is_refused() {
+        let (state, log) = sample();
+        let message = StateMessage::decode(&state.to_bytes()[..]).unwrap();
+        type Damage = Box<dyn Fn(&mut StateMessage)>;
+        let damaged: [(&str, Damage); 5] = [
+            ("version", Box::new(|m| m.version = 2)),
+            ("edge", Box::new(|m| m.tree_edge[0][0] ^= 1)),
+            (
+                "checkpoint",
+                Box::new(|m| m.checkpoint = m.checkpoint.replace("\n3\n", "\n4\n")),
+            ),
+            ("map root", Box::new(|m| m.map_root = vec![1; 32])),
+            ("pending", Box::new(|m| m.pending[0].key = vec![7; 32])),
+        ];
+        for (what, change) in damaged {
+            let mut m = message.clone();
+            change(&mut m);
+            assert!(
+                AuditState::from_bytes(&m.encode_to_vec(), &log.verifier_key()).is_err(),
+                "a damaged {what} must be refused"
+            );
+        }
+        let other = key("log.example", 9);
+        assert!(AuditState::from_bytes(&state.to_bytes(), &other.verifier_key()).is_err());
+        assert!(AuditState::from_bytes(b"not a state", &log.verifier_key()).is_err());
+    }
+}
