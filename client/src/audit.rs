@@ -8,21 +8,21 @@
 //! An audit goes on from an [`AuditState`]: the checkpoint verified last, the right edge of its
 //! tree and the state of the replay, so that only new entries are downloaded.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::checkpoint::CheckpointError;
-use certlog_verifier::evidence;
 use certlog_verifier::merkle::{self, CompactRange, Hash, leaf_hash};
 use certlog_verifier::proto::{AuditState as StateMessage, CertificateStatus, PendingStatus};
 use certlog_verifier::replay::{Applied, Replay, ReplayError, ReplayParts};
 use certlog_verifier::rules::MemoryState;
 use certlog_verifier::tiles::{TILE_WIDTH, TileId};
 use certlog_verifier::{SignedCheckpoint, VerifierKey};
+use certlog_verifier::{entry, evidence};
 use prost::Message as _;
 
 use crate::tiles::{TileClient, TilesError, TreeTiles};
@@ -521,7 +521,8 @@ impl Auditor {
     }
 
     /// Downloads the entries from the audited size to `size2`, hashes them onto the tree edge
-    /// and replays them (up to the first that the rules refuse).
+    /// and replays them (up to the first that the rules refuse). Three stages run at once: the
+    /// downloads, the signature checks (on every core, [`PreVerifier`]), and the replay.
     async fn replay_new_entries(
         &self,
         mut state: AuditState,
@@ -532,24 +533,48 @@ impl Auditor {
         let total = size2 - size1;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2 * BUNDLES_IN_FLIGHT);
         let producer = tokio::spawn(download(self.client.clone(), size1, size2, tx));
+        let pre = Arc::new(PreVerifier::new(&state.replay));
+        let (checked_tx, checked_rx) = std::sync::mpsc::sync_channel::<Checked>(4);
+        let checker = {
+            let pre = pre.clone();
+            tokio::task::spawn_blocking(move || {
+                while let Some(bundle) = rx.blocking_recv() {
+                    let checked = bundle.map(|(first, entries)| {
+                        let verified = pre.verify(&entries);
+                        (first, entries, verified)
+                    });
+                    let failed = checked.is_err();
+                    if checked_tx.send(checked).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        };
         let worker = tokio::task::spawn_blocking(move || {
             let mut leaves = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
             let (mut violation, mut counts, mut downloaded) = (None, Counts::default(), 0u64);
             progress(0, total);
-            while let Some(bundle) = rx.blocking_recv() {
-                let (first, entries): (u64, Vec<Vec<u8>>) = bundle?;
+            while let Ok(checked) = checked_rx.recv() {
+                let (first, entries, verified) = checked?;
                 downloaded += entries.len() as u64;
                 let skip = usize::try_from(state.size().saturating_sub(first)).unwrap_or(0);
-                for entry in entries.iter().skip(skip) {
+                let mut registered = false;
+                for (entry, key) in entries.iter().zip(&verified).skip(skip) {
                     let leaf = leaf_hash(entry);
                     state.range.append(leaf, |_, _| {});
                     leaves.push(leaf);
                     if violation.is_none() {
-                        match state.replay.apply(entry) {
-                            Ok(applied) => counts.add(applied),
+                        match state.replay.apply_checked(entry, key.as_deref()) {
+                            Ok(applied) => {
+                                registered |= applied == Applied::CertifierRegistered;
+                                counts.add(applied)
+                            }
                             Err(e) => violation = Some(e),
                         }
                     }
+                }
+                if registered {
+                    pre.learn(&state.replay);
                 }
                 progress(leaves.len() as u64, total);
             }
@@ -564,9 +589,9 @@ impl Auditor {
         let replayed = worker
             .await
             .map_err(|e| AuditError::Task(e.to_string()))??;
-        producer
-            .await
-            .map_err(|e| AuditError::Task(e.to_string()))?;
+        for task in [producer, checker] {
+            task.await.map_err(|e| AuditError::Task(e.to_string()))?;
+        }
         let got = replayed.leaves.len() as u64;
         if got != total {
             return Err(AuditError::MissingEntries { got, want: total });
@@ -682,6 +707,84 @@ impl Auditor {
 /// A downloaded entry bundle: the index of its first entry, and its entries.
 type Bundle = Result<(u64, Vec<Vec<u8>>), AuditError>;
 
+/// An entry bundle whose signatures were checked: for each entry, the key its statement
+/// signature verified with, if it was checked.
+type Checked = Result<(u64, Vec<Vec<u8>>, Vec<Option<Arc<VerifierKey>>>), AuditError>;
+
+/// Statement signatures checked ahead of the replay, on every core, with the keys of the
+/// certifiers the replay has registered so far (and the operator's). A signature it cannot
+/// check (a key registered in the same bundle, a malformed entry) is left to the replay, which
+/// checks every rule anyway and skips only the signature check, and only when the key the
+/// rules require is the one that verified it ([`Replay::apply_checked`]).
+struct PreVerifier {
+    keys: RwLock<BTreeMap<String, Arc<VerifierKey>>>,
+    threads: usize,
+}
+
+impl PreVerifier {
+    fn new(replay: &Replay) -> PreVerifier {
+        let pre = PreVerifier {
+            keys: RwLock::new(BTreeMap::new()),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        pre.learn(replay);
+        pre
+    }
+
+    /// Takes in the keys of the operator and of every registered certifier.
+    fn learn(&self, replay: &Replay) {
+        let mut keys: BTreeMap<String, Arc<VerifierKey>> = replay
+            .state
+            .certifiers
+            .iter()
+            .filter_map(|(name, record)| {
+                let key = record.vkey.parse().ok()?;
+                Some((name.clone(), Arc::new(key)))
+            })
+            .collect();
+        let operator = replay.operator();
+        keys.insert(operator.name().to_string(), Arc::new(operator.clone()));
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+    }
+
+    /// Checks the signatures of `entries`, split over the cores.
+    fn verify(&self, entries: &[Vec<u8>]) -> Vec<Option<Arc<VerifierKey>>> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let keys = &*keys;
+        let chunk = entries.len().div_ceil(self.threads).max(1);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = entries
+                .chunks(chunk)
+                .map(|part| {
+                    let handle = s.spawn(move || {
+                        part.iter()
+                            .map(|e| verified_with(e, keys))
+                            .collect::<Vec<_>>()
+                    });
+                    (part.len(), handle)
+                })
+                .collect();
+            // A thread that failed checked nothing: the replay checks those signatures.
+            parts
+                .into_iter()
+                .flat_map(|(len, handle)| handle.join().unwrap_or_else(|_| vec![None; len]))
+                .collect()
+        })
+    }
+}
+
+/// The key, among `keys`, that the statement signature of `entry` verifies with.
+fn verified_with(
+    entry: &[u8],
+    keys: &BTreeMap<String, Arc<VerifierKey>>,
+) -> Option<Arc<VerifierKey>> {
+    let decoded = entry::decode_entry(entry).ok()?;
+    let signed = entry::signed_statement(&decoded)?;
+    let key = keys.get(&signed.signer)?;
+    entry::verify_statement(signed, key).ok()?;
+    Some(key.clone())
+}
+
 /// Downloads the entry bundles that hold entries `start..end`, [`BUNDLES_IN_FLIGHT`] at a
 /// time, and sends them in order; stops at the first error (which it sends) or when the
 /// receiver is gone.
@@ -715,5 +818,101 @@ async fn download(client: TileClient, start: u64, end: u64, tx: tokio::sync::mps
             }
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use certlog_verifier::key::{KeyType, SigningKey};
+    use certlog_verifier::proto::{Certificate, Product, statement};
+    use certlog_verifier::{Checkpoint, status_map};
+
+    fn key(name: &str, seed: u8) -> SigningKey {
+        SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
+    }
+
+    /// A state after a registration and two certificates, with no map head yet: the map is
+    /// empty and both certificates are pending.
+    fn sample() -> (AuditState, SigningKey) {
+        let (log, op, cb) = (
+            key("log.example", 1),
+            key("op.example", 2),
+            key("cb.example", 3),
+        );
+        let mut entries = vec![
+            crate::register_certifier(&op, &cb.verifier_key(), vec!["EUCC".into()], 1).unwrap(),
+        ];
+        for id in ["A", "B"] {
+            let body = statement::Body::CertificateIssued(Certificate {
+                scheme: "EUCC".into(),
+                certificate_id: id.into(),
+                product: Some(Product {
+                    vendor: "V".into(),
+                    name: "N".into(),
+                    ..Product::default()
+                }),
+                issued_at: 10,
+                not_after: 20,
+                ..Certificate::default()
+            });
+            entries.push(entry::encode_entry(
+                entry::sign_statement(&cb, body).unwrap(),
+            ));
+        }
+        let mut state = AuditState::new(op.verifier_key());
+        for e in &entries {
+            state.range.append(leaf_hash(e), |_, _| {});
+            state.replay.apply(e).unwrap();
+        }
+        let c = Checkpoint::new("log.example", 3, state.range.root());
+        state.checkpoint = Some(c.sign(&log).unwrap());
+        (state, log)
+    }
+
+    #[test]
+    fn a_state_reads_back_as_written() {
+        let (state, log) = sample();
+        let bytes = state.to_bytes();
+        let back = AuditState::from_bytes(&bytes, &log.verifier_key()).unwrap();
+        assert_eq!(back.size(), 3);
+        assert_eq!(back.checkpoint(), state.checkpoint());
+        assert_eq!(back.operator(), state.operator());
+        let (a, b) = (back.replay(), state.replay());
+        assert_eq!(a.state.statuses, b.state.statuses);
+        assert_eq!(a.state.certifiers, b.state.certifiers);
+        assert_eq!(a.map_root(), status_map::EMPTY);
+        assert_eq!(a.pending_map_values(), b.pending_map_values());
+        assert_eq!(a.pending_map_values().len(), 2);
+        assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn a_damaged_state_or_another_logs_is_refused() {
+        let (state, log) = sample();
+        let message = StateMessage::decode(&state.to_bytes()[..]).unwrap();
+        type Damage = Box<dyn Fn(&mut StateMessage)>;
+        let damaged: [(&str, Damage); 5] = [
+            ("version", Box::new(|m| m.version = 2)),
+            ("edge", Box::new(|m| m.tree_edge[0][0] ^= 1)),
+            (
+                "checkpoint",
+                Box::new(|m| m.checkpoint = m.checkpoint.replace("\n3\n", "\n4\n")),
+            ),
+            ("map root", Box::new(|m| m.map_root = vec![1; 32])),
+            ("pending", Box::new(|m| m.pending[0].key = vec![7; 32])),
+        ];
+        for (what, change) in damaged {
+            let mut m = message.clone();
+            change(&mut m);
+            assert!(
+                AuditState::from_bytes(&m.encode_to_vec(), &log.verifier_key()).is_err(),
+                "a damaged {what} must be refused"
+            );
+        }
+        let other = key("log.example", 9);
+        assert!(AuditState::from_bytes(&state.to_bytes(), &other.verifier_key()).is_err());
+        assert!(AuditState::from_bytes(b"not a state", &log.verifier_key()).is_err());
     }
 }

@@ -189,11 +189,13 @@ impl TileReader for &TreeTiles {
     type Tile = Arc<[u8]>;
     type Error = Missing;
 
-    fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Arc<[u8]>, Missing> {
+    /// The tile as fetched (as wide as the tree has it: a shorter one than needed is for the
+    /// hash reader to refuse), or which one to fetch.
+    fn read_tile(&self, level: u8, index: u64, _min_width: u16) -> Result<Arc<[u8]>, Missing> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         match cache.get(&(level, index)) {
-            Some(tile) if tile.len() >= usize::from(min_width) * Hash::LEN => Ok(tile.clone()),
-            _ => Err(Missing(self.tile_at(level, index))),
+            Some(tile) => Ok(tile.clone()),
+            None => Err(Missing(self.tile_at(level, index))),
         }
     }
 }
@@ -221,7 +223,8 @@ impl TreeTiles {
         f: impl Fn(&TileHashReader<&TreeTiles>) -> Result<T, ProveError<ReadError>>,
     ) -> Result<T, TilesError> {
         let reader = TileHashReader(self);
-        // Each round fetches one more tile; a proof reads a few dozen at most.
+        // Each round fetches one more tile (and never the same twice); a proof reads a few
+        // dozen at most.
         for _ in 0..1000 {
             match f(&reader) {
                 Ok(value) => return Ok(value),

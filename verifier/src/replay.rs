@@ -12,7 +12,7 @@ use crate::key::VerifierKey;
 use crate::merkle::Hash;
 use crate::proto::entry::Body;
 use crate::proto::{CertificateStatus, MapHead};
-use crate::rules::{self, Change, MemoryState, RuleError};
+use crate::rules::{self, Change, KeyCache, MemoryState, RuleError};
 use crate::status_map::{self, MapUpdate, MemoryMap};
 
 /// Why a replay stopped.
@@ -106,6 +106,8 @@ pub struct Replay {
     pub size: u64,
     /// Map heads checked.
     pub map_heads: u64,
+    /// Certifier keys parsed so far.
+    keys: KeyCache,
 }
 
 impl Replay {
@@ -118,6 +120,7 @@ impl Replay {
             pending: Vec::new(),
             size: 0,
             map_heads: 0,
+            keys: KeyCache::default(),
         }
     }
 
@@ -158,6 +161,7 @@ impl Replay {
             pending,
             size,
             map_heads,
+            keys: KeyCache::default(),
         })
     }
 
@@ -196,38 +200,76 @@ impl Replay {
 
     /// Replays the next entry: what it did, or why the log should not hold it.
     pub fn apply(&mut self, bytes: &[u8]) -> Result<Applied, ReplayError> {
+        self.apply_checked(bytes, None)
+    }
+
+    /// [`Replay::apply`], for an entry whose statement signature the caller has already
+    /// verified with `verified_with` (for example on another core): when that is the key the
+    /// rules require, the signature is not verified again. Every other rule is checked.
+    pub fn apply_checked(
+        &mut self,
+        bytes: &[u8],
+        verified_with: Option<&VerifierKey>,
+    ) -> Result<Applied, ReplayError> {
         let index = self.size;
         let rule = |error| ReplayError::Rule { index, error };
         let decoded = entry::decode_entry(bytes).map_err(|e| rule(RuleError::Entry(e)))?;
-        let applied = if let Some(Body::MapHead(head)) = &decoded.body {
-            self.check_map_head(index, head)?;
-            Applied::MapHead
-        } else {
-            match rules::check_entry(bytes, index, &self.operator, &self.state).map_err(rule)? {
-                Change::Status { key, record } => {
-                    let applied = if record.last_change_index == record.issued_index {
-                        Applied::CertificateIssued
-                    } else {
-                        Applied::StatusChanged(record.status())
-                    };
-                    self.pending.push((key, status_record_hash(&record)));
-                    self.state.statuses.insert(key, record);
-                    applied
+        // The steps of rules::check_entry, with the certifier keys parsed once.
+        let applied = match entry::signed_statement(&decoded) {
+            None => {
+                let Some(Body::MapHead(head)) = &decoded.body else {
+                    return Err(rule(RuleError::Entry(entry::EntryError::Empty("body"))));
+                };
+                self.check_map_head(index, head)?;
+                Applied::MapHead
+            }
+            Some(signed) => {
+                let statement =
+                    entry::decode_statement(signed).map_err(|e| rule(RuleError::Entry(e)))?;
+                let key = rules::signing_key_cached(
+                    signed,
+                    &statement,
+                    &self.operator,
+                    &self.state,
+                    &mut self.keys,
+                )
+                .map_err(rule)?;
+                if verified_with != Some(&key) {
+                    entry::verify_statement(signed, &key).map_err(|e| rule(RuleError::Entry(e)))?;
                 }
-                change => {
-                    let applied = match &change {
-                        Change::Certifier { record, .. } if record.retired_index.is_some() => {
-                            Applied::CertifierRetired
-                        }
-                        _ => Applied::CertifierRegistered,
-                    };
-                    self.state.record(change);
-                    applied
-                }
+                let change = rules::apply(signed, &statement, index, &self.state).map_err(rule)?;
+                self.record(change)
             }
         };
         self.size += 1;
         Ok(applied)
+    }
+
+    /// Records a change in the state; what it did.
+    fn record(&mut self, change: Change) -> Applied {
+        match change {
+            Change::Status { key, record } => {
+                let applied = if record.last_change_index == record.issued_index {
+                    Applied::CertificateIssued
+                } else {
+                    Applied::StatusChanged(record.status())
+                };
+                self.pending.push((key, status_record_hash(&record)));
+                self.state.statuses.insert(key, record);
+                applied
+            }
+            change => {
+                let applied = match &change {
+                    Change::Certifier { record, .. } if record.retired_index.is_some() => {
+                        Applied::CertifierRetired
+                    }
+                    Change::MapHead => Applied::MapHead,
+                    _ => Applied::CertifierRegistered,
+                };
+                self.state.record(change);
+                applied
+            }
+        }
     }
 
     /// Takes the pending changes into the map and compares its root with the map head's.
@@ -432,6 +474,44 @@ mod tests {
             matches!(error, Some(ReplayError::MapRoot { index: 8, .. })),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn a_signature_checked_ahead_is_trusted_only_for_the_required_key() {
+        let (operator, entries, _) = sample_log();
+        let cb = key("cb.example", 2);
+        // Entry 3 issues A, signed by cb; its signature is broken.
+        let mut entry = crate::entry::decode_entry(&entries[3]).unwrap();
+        if let Some(Body::SignedStatement(signed)) = &mut entry.body {
+            signed.signature[0] ^= 1;
+        }
+        let forged = entry.encode_to_vec();
+        let mut replay = Replay::new(operator.clone());
+        for e in &entries[..3] {
+            replay.apply(e).unwrap();
+        }
+        let other = key("other.example", 3).verifier_key();
+        for claimed in [None, Some(&other)] {
+            let error = replay.clone().apply_checked(&forged, claimed).unwrap_err();
+            assert!(
+                matches!(
+                    &error,
+                    ReplayError::Rule {
+                        index: 3,
+                        error: RuleError::Entry(_)
+                    }
+                ),
+                "{error:?}"
+            );
+        }
+        // The caller vouches for the signature with the required key: not checked again.
+        let required = cb.verifier_key();
+        assert_eq!(
+            replay.clone().apply_checked(&forged, Some(&required)),
+            Ok(Applied::CertificateIssued)
+        );
+        // Every other rule still applies: a status change of a certificate never issued.
+        assert!(replay.apply_checked(&entries[6], Some(&required)).is_err());
     }
 
     #[test]

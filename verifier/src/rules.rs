@@ -213,6 +213,23 @@ pub fn signing_key<S: LogState>(
     operator: &VerifierKey,
     state: &S,
 ) -> Result<VerifierKey, RuleError<S::Error>> {
+    signing_key_cached(signed, statement, operator, state, &mut KeyCache::default())
+}
+
+/// Certifier keys already parsed, by vkey string: parsing an Ed25519 key decompresses a curve
+/// point, which costs a good part of a signature check, and a replay meets the same few keys
+/// over and over.
+#[derive(Clone, Debug, Default)]
+pub struct KeyCache(alloc::collections::BTreeMap<String, VerifierKey>);
+
+/// [`signing_key`], parsing each certifier key once.
+pub fn signing_key_cached<S: LogState>(
+    signed: &SignedStatement,
+    statement: &Statement,
+    operator: &VerifierKey,
+    state: &S,
+    cache: &mut KeyCache,
+) -> Result<VerifierKey, RuleError<S::Error>> {
     match required_signer(statement) {
         Signer::Operator => {
             if signed.signer != operator.name() || signed.key_id != operator.key_id() {
@@ -222,7 +239,12 @@ pub fn signing_key<S: LogState>(
         }
         Signer::Certifier => {
             let record = certifier_of(signed, state)?;
-            record.vkey.parse().map_err(RuleError::Key)
+            if let Some(key) = cache.0.get(&record.vkey) {
+                return Ok(key.clone());
+            }
+            let key: VerifierKey = record.vkey.parse().map_err(RuleError::Key)?;
+            cache.0.insert(record.vkey, key.clone());
+            Ok(key)
         }
     }
 }

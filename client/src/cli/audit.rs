@@ -155,7 +155,10 @@ async fn run(
                 state: next,
                 summary,
             }) => {
-                next.save(&args.state)?;
+                // Nothing new, nothing to write: a large state takes a while to write.
+                if summary.entries > 0 || !args.state.exists() {
+                    next.save(&args.state)?;
+                }
                 if first || summary.entries > 0 || !args.follow {
                     print_summary(&summary, &next, &args.state, json);
                 }
