@@ -154,6 +154,25 @@ impl Tls {
         }
         config
     }
+
+    /// A rustls configuration (ring) that trusts only the CA given, and nothing without one,
+    /// for HTTPS reads (the auditor's tiles).
+    pub fn rustls_config(&self) -> Result<rustls::ClientConfig, ClientError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca.as_deref().unwrap_or_default()) {
+            let cert = cert.map_err(|e| ClientError::Tls(format!("bad CA PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| ClientError::Tls(format!("CA certificate: {e}")))?;
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(config)
+    }
 }
 
 fn hashes(raw: &[Vec<u8>]) -> Result<Vec<Hash>, ClientError> {

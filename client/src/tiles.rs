@@ -16,9 +16,12 @@ use certlog_verifier::tiles::{
 /// Why the log's tiles could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TilesError {
-    /// The base URL is not an http:// URL.
-    #[error("invalid log URL {0:?}: expected http://host:port")]
+    /// The base URL is not an http:// or https:// URL.
+    #[error("invalid log URL {0:?}: expected http://host:port or https://host:port")]
     Url(String),
+    /// No usable TLS configuration for an https:// log.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The request failed: the log could not be reached, or the answer was cut.
     #[error("GET {url}")]
     Http {
@@ -64,18 +67,32 @@ pub struct TileClient {
 }
 
 impl TileClient {
-    /// A client of the log at `base` (`http://host:port`, or with a path prefix).
-    pub fn new(base: &str) -> Result<TileClient, TilesError> {
+    /// A client of the log at `base` (`http://host:port`, or with a path prefix), or at an
+    /// `https://` one whose certificate chains to the CA of `tls`.
+    pub fn new(base: &str, tls: &crate::Tls) -> Result<TileClient, TilesError> {
         let base = base.trim_end_matches('/');
-        if !base.starts_with("http://") || base.len() <= "http://".len() {
+        let rest = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"))
+            .unwrap_or_default();
+        if rest.is_empty() {
             return Err(TilesError::Url(base.into()));
         }
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|source| TilesError::Http {
-                url: base.into(),
-                source,
-            })?;
+        if base.starts_with("https://") && tls.ca.is_none() {
+            return Err(TilesError::Tls(format!(
+                "{base} is HTTPS: give its CA with --ca FILE"
+            )));
+        }
+        // Always a configuration of our own (ring, only the CA given): reqwest has no TLS
+        // provider of its own here.
+        let config = tls
+            .rustls_config()
+            .map_err(|e| TilesError::Tls(e.to_string()))?;
+        let builder = reqwest::Client::builder().tls_backend_preconfigured(config);
+        let http = builder.build().map_err(|source| TilesError::Http {
+            url: base.into(),
+            source,
+        })?;
         Ok(TileClient {
             http,
             base: base.into(),

@@ -83,7 +83,8 @@ pub async fn serve(
         storage.clone(),
         started.published.clone(),
         metrics.clone(),
-    );
+    )
+    .map_err(anyhow::Error::msg)?;
     let log = Arc::new(
         Log::new(
             storage,

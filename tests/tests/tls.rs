@@ -241,6 +241,18 @@ async fn over_tls_the_cli_registers_submits_and_proves_and_https_serves_the_chec
     assert!(checkpoint.checkpoint.size > index);
     let (response, _) = https_get(&log, &pki, "/metrics").await;
     assert_eq!(response.status, 200);
+    // An auditor reads the tiles over HTTPS, trusting the CA given with --ca.
+    let state = log.work_path("audit.state");
+    let operator = log.data_dir().join("operator.vkey");
+    let audit = [
+        "audit",
+        "--state",
+        &state,
+        "--operator-vkey",
+        operator.to_str().unwrap(),
+    ];
+    let text = String::from_utf8(log.cli(&audit).stdout).unwrap();
+    assert!(text.starts_with("consistent: "), "{text}");
 
     // The same over gRPC with the library (ALPN h2), then a graceful stop and a restart over
     // TLS with the same data.

@@ -12,6 +12,7 @@ use certlog_verifier::{VerifierKey, key_file};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use crate::Tls;
 use crate::audit::{AuditState, Auditor, Finding, Outcome, Summary, write_atomically};
 use crate::tiles::TileClient;
 
@@ -65,8 +66,14 @@ pub struct Args {
 }
 
 /// Runs `certlog audit` and prints its outcome; returns the exit status.
-pub async fn main(server: String, log_vkey: Option<String>, json: bool, args: Args) -> ExitCode {
-    match run(server, log_vkey, json, args).await {
+pub async fn main(
+    server: String,
+    log_vkey: Option<String>,
+    tls: Tls,
+    json: bool,
+    args: Args,
+) -> ExitCode {
+    match run(server, log_vkey, tls, json, args).await {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -117,6 +124,7 @@ fn progress_bar(hidden: bool) -> ProgressBar {
 async fn run(
     server: String,
     log_vkey: Option<String>,
+    tls: Tls,
     json: bool,
     args: Args,
 ) -> anyhow::Result<ExitCode> {
@@ -137,7 +145,7 @@ async fn run(
         name.push(".evidence");
         PathBuf::from(name)
     });
-    let auditor = Auditor::new(TileClient::new(&server)?, log_key.clone());
+    let auditor = Auditor::new(TileClient::new(&server, &tls)?, log_key.clone());
     let hide_progress = json || !std::io::stderr().is_terminal();
     let mut state = load_state(&args.state, &log_key, operator.as_ref())?;
     let mut first = true;

@@ -117,9 +117,16 @@ pub fn main() -> std::process::ExitCode {
     let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
     // The audit tells its outcomes apart by exit status, and prints as it goes.
     if let Command::Audit(args) = command {
-        return match runtime {
-            Ok(runtime) => runtime.block_on(audit::main(server, log_vkey, json, args)),
-            Err(e) => {
+        let tls = Tls::from_files(ca.as_deref(), client_cert.as_deref(), client_key.as_deref());
+        return match (runtime, tls) {
+            (Ok(runtime), Ok(tls)) => {
+                runtime.block_on(audit::main(server, log_vkey, tls, json, args))
+            }
+            (Err(e), _) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+            (_, Err(e)) => {
                 eprintln!("error: {e:#}");
                 std::process::ExitCode::from(2)
             }
