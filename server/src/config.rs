@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// service (registering and retiring certifiers) answers only those that did.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// Seconds a connection may go without reading or writing a byte before it is closed
+    /// (a client that sends its request slowly, or never finishes it, or an idle one).
+    #[arg(long, default_value_t = 300)]
+    pub idle_timeout: u64,
     /// Logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,

@@ -18,6 +18,7 @@ pub mod config;
 pub mod cosigner;
 pub mod grpc;
 pub mod http;
+pub mod idle;
 pub mod keys;
 pub mod log;
 pub mod metrics;

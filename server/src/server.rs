@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::config::ServeArgs;
 use crate::cosigner::Cosigner;
 use crate::grpc::{AdminService, CertificateLogService};
+use crate::idle::IdleTimeout;
 use crate::keys::load_or_create_keys;
 use crate::log::Log;
 use crate::metrics::Metrics;
@@ -151,9 +152,14 @@ pub async fn serve(
         let _ = stopped.changed().await;
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let idle = Duration::from_secs(args.idle_timeout.max(1));
     let mut serving = match tls {
-        None => serve_on(listener, app, stopped),
-        Some(config) => serve_on(TlsListener::new(listener, config), app, stopped),
+        None => serve_on(IdleTimeout::new(listener, idle), app, stopped),
+        Some(config) => serve_on(
+            IdleTimeout::new(TlsListener::new(listener, config), idle),
+            app,
+            stopped,
+        ),
     };
     tracing::info!(%addr, %scheme, client_ca, origin = %args.origin, size, "certlogd serving");
     on_listening(addr);

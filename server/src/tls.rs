@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::idle::IdleTimeout;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -282,8 +283,8 @@ pub struct Peer {
     pub client_certificate: ClientCertificate,
 }
 
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
+impl Connected<IncomingStream<'_, IdleTimeout<TcpListener>>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, IdleTimeout<TcpListener>>) -> Peer {
         Peer {
             addr: *stream.remote_addr(),
             client_certificate: ClientCertificate::None,
@@ -291,11 +292,11 @@ impl Connected<IncomingStream<'_, TcpListener>> for Peer {
     }
 }
 
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Peer {
+impl Connected<IncomingStream<'_, IdleTimeout<TlsListener>>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, IdleTimeout<TlsListener>>) -> Peer {
         Peer {
             addr: *stream.remote_addr(),
-            client_certificate: stream.io().client_certificate.clone(),
+            client_certificate: stream.io().get_ref().client_certificate.clone(),
         }
     }
 }

@@ -440,3 +440,31 @@ fn metrics_count_entries_batches_latency_and_refusals() {
         1.0
     );
 }
+
+/// `--idle-timeout`: a client that sends half a request and then nothing is disconnected, and
+/// the log goes on serving others.
+#[test]
+fn a_connection_that_stalls_is_closed() {
+    use std::io::{Read as _, Write as _};
+
+    let log = Log::start_with(&["--idle-timeout", "1"]);
+    let mut stalled = std::net::TcpStream::connect(log.addr()).unwrap();
+    stalled
+        .write_all(b"GET /checkpoint HTTP/1.1\r\nHost: certlog\r\n")
+        .unwrap();
+    // Only a guard: the server closes the connection long before.
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = stalled.read_to_end(&mut rest);
+    assert!(
+        matches!(closed, Ok(_))
+            || closed
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the stalled connection was not closed: {closed:?}"
+    );
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    get_ok(&log, "/checkpoint");
+}

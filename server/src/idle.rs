@@ -1,0 +1,149 @@
+//! Connections that go quiet are closed: a listener wrapper whose connections fail with
+//! `TimedOut` once nothing was read or written for a while. It bounds what a client that sends
+//! a request slowly, or never finishes one, can hold (axum's server sets no header timeout).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::serve::Listener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// A listener whose connections close after `timeout` without any progress.
+pub struct IdleTimeout<L> {
+    inner: L,
+    timeout: Duration,
+}
+
+impl<L> IdleTimeout<L> {
+    /// Wraps `inner`.
+    pub fn new(inner: L, timeout: Duration) -> IdleTimeout<L> {
+        IdleTimeout { inner, timeout }
+    }
+}
+
+impl<L: Listener> Listener for IdleTimeout<L> {
+    type Io = Idle<L::Io>;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (Idle<L::Io>, L::Addr) {
+        let (io, addr) = self.inner.accept().await;
+        (Idle::new(io, self.timeout), addr)
+    }
+
+    fn local_addr(&self) -> io::Result<L::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection with an idle deadline, pushed back by every read or write that moves bytes.
+pub struct Idle<Io> {
+    io: Io,
+    timeout: Duration,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl<Io> Idle<Io> {
+    fn new(io: Io, timeout: Duration) -> Idle<Io> {
+        Idle {
+            io,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+
+    /// The connection inside.
+    pub fn get_ref(&self) -> &Io {
+        &self.io
+    }
+
+    fn progress(&mut self) {
+        let next = Instant::now() + self.timeout;
+        self.deadline.as_mut().reset(next);
+    }
+
+    /// After the inner connection is pending: an error once the deadline passed.
+    fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no progress for {:?}", self.timeout),
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for Idle<Io> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    this.progress();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check(cx).map(Err),
+        }
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Idle<Io> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_write(cx, buf) {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    this.progress();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check(cx).map(Err),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_flush(cx) {
+            Poll::Ready(result) => Poll::Ready(result),
+            Poll::Pending => this.check(cx).map(Err),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    this.progress();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => this.check(cx).map(Err),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
