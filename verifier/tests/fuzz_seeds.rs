@@ -195,6 +195,12 @@ fn seeds() -> Vec<Seed> {
         let json = fs::read(examples.join(format!("{name}.json"))).unwrap();
         add("certificate_json", name, json);
     }
+    // A certificate as the log holds it, which the command lines write as JSON.
+    add(
+        "certificate_json",
+        "protobuf",
+        fixtures::certificate().encode_to_vec(),
+    );
 
     // Witness requests and answers.
     let from_nothing = AddCheckpoint {

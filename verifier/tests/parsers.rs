@@ -23,6 +23,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use certlog_verifier::bundle::{Options, Policy, Standing, Verified, verify_bundle};
+use certlog_verifier::certificate::json::format_time;
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::certificate::validate;
 use certlog_verifier::entry::{decode_entry, signed_statement, verify_statement};
@@ -508,3 +509,24 @@ proptest! {
     }
 }
 
+// Regressions: inputs the fuzz targets found, minimised.
+
+/// `certificate_json`: a certificate as the log holds it (signed by a certifier, so any field
+/// values) whose `issued_at` is in the year 68,000 made writing it as JSON panic, since RFC 3339
+/// has four-digit years. Times it cannot write are now written as seconds.
+#[test]
+fn regression_certificate_time_after_year_9999() {
+    let mut bytes = b"\x0a\x04E257\x12\x20".to_vec();
+    bytes.extend_from_slice(&[b'Z'; 32]);
+    bytes.extend_from_slice(b"\x68\x9f\xea\xe4\xa8\xda\x3c");
+    let certificate = Certificate::decode(bytes.as_slice()).unwrap();
+    assert_eq!(certificate.issued_at, 2_085_829_031_199);
+    let json = serde_json::to_value(&certificate).unwrap();
+    assert_eq!(json["issued_at"], "2085829031199");
+
+    assert_eq!(format_time(253_402_300_799), "9999-12-31T23:59:59Z");
+    assert_eq!(format_time(253_402_300_800), "253402300800");
+    assert_eq!(format_time(i64::MAX), i64::MAX.to_string());
+    assert_eq!(format_time(-1), "-1");
+    assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+}
