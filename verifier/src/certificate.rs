@@ -176,7 +176,7 @@ pub fn status_record_hash(record: &StatusRecord) -> Hash {
 /// The JSON form of certificates (serde helpers used by the generated messages).
 #[cfg(feature = "json")]
 pub mod json {
-    use std::string::{String, ToString};
+    use std::string::String;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     /// Seconds since the epoch, from RFC 3339 (`2026-11-02T09:00:00Z`).
@@ -190,13 +190,17 @@ pub mod json {
         i64::try_from(secs).map_err(|_| std::format!("{text:?} is too far in the future"))
     }
 
-    /// RFC 3339 UTC, to the second, from seconds since the epoch.
+    /// RFC 3339 UTC, to the second, from seconds since the epoch; a time RFC 3339 cannot write
+    /// (before 1970 or after 9999, as a signed entry may hold) as the number of seconds.
     pub fn format_time(secs: i64) -> String {
-        match u64::try_from(secs) {
-            Ok(s) => {
-                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string()
-            }
-            Err(_) => std::format!("{secs}"),
+        use std::fmt::Write as _;
+        let time = u64::try_from(secs)
+            .ok()
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
+        let mut text = String::new();
+        match time {
+            Some(t) if write!(text, "{}", humantime::format_rfc3339_seconds(t)).is_ok() => text,
+            _ => std::format!("{secs}"),
         }
     }
 
