@@ -398,7 +398,8 @@ mod tests {
     use crate::entry::{encode_entry, sign_statement};
     use crate::key::{KeyType, SigningKey};
     use crate::merkle::{HashReader, NodeId};
-    use crate::proto::{Certificate, CertifierRegistered, Entry, MapHead, Product, statement};
+    use crate::proto::{CertifierRegistered, Entry, MapHead, statement};
+    use crate::testing;
     use alloc::collections::BTreeMap;
     use alloc::vec;
     use core::convert::Infallible;
@@ -641,19 +642,7 @@ mod tests {
     }
 
     fn issue(id: &str) -> Vec<u8> {
-        let body = statement::Body::CertificateIssued(Certificate {
-            scheme: "EUCC".into(),
-            certificate_id: id.into(),
-            product: Some(Product {
-                vendor: "V".into(),
-                name: "N".into(),
-                ..Default::default()
-            }),
-            issued_at: 10,
-            not_after: 20,
-            ..Default::default()
-        });
-        encode_entry(sign_statement(&certifier(), body).unwrap())
+        encode_entry(sign_statement(&certifier(), testing::issue(id)).unwrap())
     }
 
     fn register() -> Vec<u8> {

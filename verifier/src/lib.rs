@@ -47,6 +47,8 @@ pub mod note;
 pub mod replay;
 pub mod rules;
 pub mod status_map;
+#[cfg(test)]
+mod testing;
 pub mod tiles;
 pub mod tlog_proof;
 pub mod witness;

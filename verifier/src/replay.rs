@@ -307,43 +307,14 @@ mod tests {
     use super::*;
     use crate::entry::{encode_entry, sign_statement};
     use crate::key::{KeyType, SigningKey};
-    use crate::proto::{
-        Certificate, CertifierRegistered, CertifierRetired, Entry, Product, StatusChanged,
-        statement,
-    };
+    use crate::proto::{CertifierRegistered, CertifierRetired, Entry, statement};
+    use crate::testing::{change, issue};
     use alloc::string::ToString;
     use alloc::vec;
     use prost::Message as _;
 
     fn key(name: &str, seed: u8) -> SigningKey {
         SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
-    }
-
-    fn issue(id: &str) -> statement::Body {
-        statement::Body::CertificateIssued(Certificate {
-            scheme: "EUCC".into(),
-            certificate_id: id.into(),
-            product: Some(Product {
-                vendor: "V".into(),
-                name: "N".into(),
-                ..Default::default()
-            }),
-            issued_at: 10,
-            not_after: 20,
-            ..Default::default()
-        })
-    }
-
-    fn change(id: &str, issued: u64, previous: u64, status: CertificateStatus) -> statement::Body {
-        statement::Body::StatusChanged(StatusChanged {
-            scheme: "EUCC".into(),
-            certificate_id: id.into(),
-            issued_index: issued,
-            previous_index: previous,
-            status: status.into(),
-            reason: "because".into(),
-            effective_at: 15,
-        })
     }
 
     /// A log of batches, each ended by a correct map head, as the sequencer writes it; with

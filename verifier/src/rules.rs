@@ -473,9 +473,8 @@ mod tests {
     use super::*;
     use crate::entry::{encode_entry, sign_statement};
     use crate::key::SigningKey;
-    use crate::proto::{
-        Certificate, CertifierRegistered, CertifierRetired, Product, StatusChanged,
-    };
+    use crate::proto::{CertifierRegistered, CertifierRetired};
+    use crate::testing::{change, issue as cert};
 
     struct Log {
         operator: SigningKey,
@@ -517,33 +516,6 @@ mod tests {
                 }),
             )
         }
-    }
-
-    fn cert(id: &str) -> statement::Body {
-        statement::Body::CertificateIssued(Certificate {
-            scheme: "EUCC".into(),
-            certificate_id: id.into(),
-            product: Some(Product {
-                vendor: "V".into(),
-                name: "N".into(),
-                ..Default::default()
-            }),
-            issued_at: 10,
-            not_after: 20,
-            ..Default::default()
-        })
-    }
-
-    fn change(id: &str, issued: u64, previous: u64, status: CertificateStatus) -> statement::Body {
-        statement::Body::StatusChanged(StatusChanged {
-            scheme: "EUCC".into(),
-            certificate_id: id.into(),
-            issued_index: issued,
-            previous_index: previous,
-            status: status.into(),
-            reason: "because".into(),
-            effective_at: 15,
-        })
     }
 
     fn certifier(n: u8) -> SigningKey {
