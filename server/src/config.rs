@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// service (registering and retiring certifiers) answers only those that did.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
     /// Seconds a connection may go without reading or writing a byte before it is closed
     /// (a client that sends its request slowly, or never finishes it, or an idle one).
     #[arg(long, default_value_t = 300)]

@@ -18,8 +18,8 @@ use tokio::net::TcpListener;
 use crate::config::ServeArgs;
 use crate::cosigner::Cosigner;
 use crate::grpc::{AdminService, CertificateLogService};
-use crate::idle::IdleTimeout;
 use crate::keys::load_or_create_keys;
+use crate::limits::Limited;
 use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::tls::{Peer, TlsListener};
@@ -154,9 +154,17 @@ pub async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let idle = Duration::from_secs(args.idle_timeout.max(1));
     let mut serving = match tls {
-        None => serve_on(IdleTimeout::new(listener, idle), app, stopped),
+        None => serve_on(
+            Limited::new(listener, args.max_connections, idle),
+            app,
+            stopped,
+        ),
         Some(config) => serve_on(
-            IdleTimeout::new(TlsListener::new(listener, config), idle),
+            Limited::new(
+                TlsListener::new(listener, config),
+                args.max_connections,
+                idle,
+            ),
             app,
             stopped,
         ),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::idle::IdleTimeout;
+use crate::limits::Limited;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -283,8 +283,8 @@ pub struct Peer {
     pub client_certificate: ClientCertificate,
 }
 
-impl Connected<IncomingStream<'_, IdleTimeout<TcpListener>>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, IdleTimeout<TcpListener>>) -> Peer {
+impl Connected<IncomingStream<'_, Limited<TcpListener>>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, Limited<TcpListener>>) -> Peer {
         Peer {
             addr: *stream.remote_addr(),
             client_certificate: ClientCertificate::None,
@@ -292,8 +292,8 @@ impl Connected<IncomingStream<'_, IdleTimeout<TcpListener>>> for Peer {
     }
 }
 
-impl Connected<IncomingStream<'_, IdleTimeout<TlsListener>>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, IdleTimeout<TlsListener>>) -> Peer {
+impl Connected<IncomingStream<'_, Limited<TlsListener>>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, Limited<TlsListener>>) -> Peer {
         Peer {
             addr: *stream.remote_addr(),
             client_certificate: stream.io().get_ref().client_certificate.clone(),

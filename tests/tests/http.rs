@@ -468,3 +468,35 @@ fn a_connection_that_stalls_is_closed() {
     assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
     get_ok(&log, "/checkpoint");
 }
+
+/// `--max-connections`: beyond it, a connection waits to be accepted until another closes.
+#[test]
+fn connections_beyond_the_limit_wait_for_a_free_place() {
+    use std::io::{Read as _, Write as _};
+
+    let log = Log::start_with(&["--max-connections", "1"]);
+    let request = b"GET /checkpoint HTTP/1.1\r\nHost: certlog\r\n\r\n";
+    // The one place, held by a keep-alive connection that was surely accepted: it was answered.
+    let mut first = std::net::TcpStream::connect(log.addr()).unwrap();
+    first.write_all(request).unwrap();
+    let mut status = [0; 12];
+    first.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 200");
+    // A second one is not answered while the first is open (a correct log never answers it
+    // here, however long this waits)...
+    let mut second = std::net::TcpStream::connect(log.addr()).unwrap();
+    second.write_all(request).unwrap();
+    second
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let mut byte = [0; 1];
+    let early = second.read(&mut byte);
+    assert!(early.is_err(), "answered beyond the limit: {early:?}");
+    // ...and is once it closes.
+    drop(first);
+    second
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    second.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 200");
+}

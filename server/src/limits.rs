@@ -1,6 +1,7 @@
-//! Connections that go quiet are closed: a listener wrapper whose connections fail with
-//! `TimedOut` once nothing was read or written for a while. It bounds what a client that sends
-//! a request slowly, or never finishes one, can hold (axum's server sets no header timeout).
+//! Limits on connections: how many may be open at once (more wait in the kernel's backlog),
+//! and how long one may go without reading or writing a byte before it fails with `TimedOut`.
+//! Together they bound what clients that send requests slowly, or never finish them, can hold
+//! (axum's server sets no header timeout).
 
 use std::io;
 use std::pin::Pin;
@@ -9,28 +10,37 @@ use std::time::Duration;
 
 use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
-/// A listener whose connections close after `timeout` without any progress.
-pub struct IdleTimeout<L> {
+/// A listener with at most `max` connections open, each closed after `timeout` without any
+/// progress.
+pub struct Limited<L> {
     inner: L,
     timeout: Duration,
+    open: std::sync::Arc<Semaphore>,
 }
 
-impl<L> IdleTimeout<L> {
+impl<L> Limited<L> {
     /// Wraps `inner`.
-    pub fn new(inner: L, timeout: Duration) -> IdleTimeout<L> {
-        IdleTimeout { inner, timeout }
+    pub fn new(inner: L, max: usize, timeout: Duration) -> Limited<L> {
+        Limited {
+            inner,
+            timeout,
+            open: std::sync::Arc::new(Semaphore::new(max.max(1))),
+        }
     }
 }
 
-impl<L: Listener> Listener for IdleTimeout<L> {
+impl<L: Listener> Listener for Limited<L> {
     type Io = Idle<L::Io>;
     type Addr = L::Addr;
 
     async fn accept(&mut self) -> (Idle<L::Io>, L::Addr) {
+        // The semaphore is never closed: acquiring fails only then.
+        let permit = self.open.clone().acquire_owned().await.ok();
         let (io, addr) = self.inner.accept().await;
-        (Idle::new(io, self.timeout), addr)
+        (Idle::new(io, self.timeout, permit), addr)
     }
 
     fn local_addr(&self) -> io::Result<L::Addr> {
@@ -38,19 +48,22 @@ impl<L: Listener> Listener for IdleTimeout<L> {
     }
 }
 
-/// A connection with an idle deadline, pushed back by every read or write that moves bytes.
+/// A connection with an idle deadline, pushed back by every read or write that moves bytes;
+/// it holds its place among the open connections until dropped.
 pub struct Idle<Io> {
     io: Io,
     timeout: Duration,
     deadline: Pin<Box<Sleep>>,
+    _open: Option<OwnedSemaphorePermit>,
 }
 
 impl<Io> Idle<Io> {
-    fn new(io: Io, timeout: Duration) -> Idle<Io> {
+    fn new(io: Io, timeout: Duration, open: Option<OwnedSemaphorePermit>) -> Idle<Io> {
         Idle {
             io,
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
+            _open: open,
         }
     }
 
