@@ -470,27 +470,8 @@ impl Log {
 
     /// Sends SIGTERM and waits for certlogd to exit.
     pub fn stop_gracefully(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("certlogd is not running");
-        let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -TERM failed");
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "certlogd did not stop within {PROCESS_TIMEOUT:?} of SIGTERM:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let child = self.child.take().expect("certlogd is not running");
+        terminate(child, "certlogd", || self.stderr())
     }
 
     /// Kills certlogd with SIGKILL, as a crash would, and waits for it to be gone.
@@ -762,6 +743,31 @@ fn launch(
             Err(failure(&mut child, Some(status)))
         }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(failure(&mut child, None)),
+    }
+}
+
+/// Sends SIGTERM to `child` and waits (at most [`PROCESS_TIMEOUT`]) for it to exit; past
+/// that, kills it and panics with what it wrote on stderr.
+fn terminate(mut child: Child, what: &str, stderr: impl Fn() -> String) -> ExitStatus {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM failed");
+    let deadline = Instant::now() + PROCESS_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what} did not stop within {PROCESS_TIMEOUT:?} of SIGTERM:\n{}",
+                stderr()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

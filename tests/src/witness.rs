@@ -5,9 +5,8 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use certlog_verifier::{VerifierKey, key_file};
 
@@ -123,27 +122,8 @@ impl Witness {
 
     /// Sends SIGTERM and waits for the witness to exit.
     pub fn stop_gracefully(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("the witness is not running");
-        let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -TERM failed");
-        let deadline = Instant::now() + PROCESS_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the witness did not stop within {PROCESS_TIMEOUT:?} of SIGTERM:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let child = self.child.take().expect("the witness is not running");
+        crate::terminate(child, "the witness", || self.stderr())
     }
 
     /// Kills the witness with SIGKILL, as a crash would.
