@@ -1,19 +1,19 @@
-//! The write path and the proofs of certlogd, on sled and in memory (the difference is the
-//! storage's cost, the rest is CPU):
+//! The write path and the proofs of certlogd, on fjall (the default), redb and in memory (the
+//! difference is the storage's cost, the rest is CPU):
 //!
-//! - `integrate/{memory,sled}`: the sequencer integrating one batch of 256 certificate
+//! - `integrate/{memory,fjall,redb}`: the sequencer integrating one batch of 256 certificate
 //!   issuances, from the submissions queued to every submitter answered (rules, tiles, the
-//!   status map and its map head, the signed checkpoint, one atomic commit; on sled, flushed).
+//!   status map and its map head, the signed checkpoint, one atomic commit, synced to disk).
 //!   The log already holds 50,000 certificates and grows as the bench runs. Throughput is in
 //!   certificates (each batch also appends its map head entry).
-//! - `map_update/{memory,sled}`: the status-map part of that alone, as the sequencer does it
-//!   (`MapUpdate` over `StorageMap`): 256 new keys in the map of the same 50,000 certificates,
-//!   then the new root and the nodes to write. Throughput is in keys.
+//! - `map_update/...`: the status-map part of that alone, as the sequencer does it
+//!   (`MapUpdate` over the log's `StatusMap`): 256 new keys in the map of the same 50,000
+//!   certificates, then the new root and the nodes of the update. Throughput is in keys.
 //! - `inclusion_proof/...`: an inclusion proof in a tree of 1,000,000 leaves written through
 //!   `Storage::commit` in tile layout, read through `TileHashReader` over `CachedTiles` as the
 //!   log serves proofs (the server's cache of 4096 full tiles, and no cache); leaf indexes
 //!   spread over the whole tree.
-//! - `status_proof/{memory,sled}`: `status_map::prove` of a certificate among 50,000.
+//! - `status_proof/...`: `status_map::prove` of a certificate among 50,000.
 //!
 //! Run with `cargo bench -p certlog-server --bench sequencer`.
 
@@ -28,9 +28,9 @@ use criterion::{
 };
 use tokio::runtime::Runtime;
 
-use certlog_server::reader::{CachedTiles, StorageMap, StorageTiles};
+use certlog_server::reader::{CachedTiles, StorageTiles};
 use certlog_server::sequencer::{self, BatchConfig, SequencerHandle, Started, Submission};
-use certlog_server::storage::{Batch, KvStorage, MemoryStorage, Sled, Storage};
+use certlog_server::storage::{Backend, Batch, MemoryStorage, Storage};
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::entry::{
     decode_entry, decode_statement, encode_entry, sign_statement, signed_statement,
@@ -369,12 +369,12 @@ fn write_path(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let sled: Arc<dyn Storage> = Arc::new(KvStorage(Sled::open(dir.path()).unwrap()));
+    let (fjall_dir, redb_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
     let mut logs = vec![
         Log::preloaded("memory", memory, &rt),
-        Log::preloaded("sled", sled, &rt),
+        Log::preloaded("fjall", Backend::Fjall.open(fjall_dir.path()).unwrap(), &rt),
+        Log::preloaded("redb", Backend::Redb.open(redb_dir.path()).unwrap(), &rt),
     ];
 
     // The map update of a batch, alone, over the map of the preloaded certificates.
@@ -389,7 +389,7 @@ fn write_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("map_update");
     group.throughput(Throughput::Elements(BATCH as u64));
     for log in &logs {
-        let map = StorageMap(&*log.storage);
+        let map = log.started.map.view(&*log.storage).unwrap();
         let update = || {
             let mut update = MapUpdate::new(&map);
             for (key, value) in &new {
@@ -398,7 +398,7 @@ fn write_path(c: &mut Criterion) {
             update.finish().unwrap().1
         };
         eprintln!(
-            "{}: {BATCH} new keys in a map of {PRELOADED}: {} nodes to write",
+            "{}: {BATCH} new keys in a map of {PRELOADED}: {} nodes changed",
             log.name,
             update().len()
         );
@@ -413,7 +413,7 @@ fn write_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("status_proof");
     let key = status_key("EUCC", "EUCC-3095-2026-0004242");
     for log in &logs {
-        let map = StorageMap(&*log.storage);
+        let map = log.started.map.view(&*log.storage).unwrap();
         assert!(status_map::prove(&map, &key).unwrap().value.is_some());
         group.bench_function(
             BenchmarkId::new(log.name, format!("keys={PRELOADED}")),
@@ -453,10 +453,7 @@ fn write_path(c: &mut Criterion) {
     let t = Instant::now();
     let trees: Vec<(&str, Arc<dyn Storage>)> = vec![
         ("memory", Arc::new(MemoryStorage::default())),
-        (
-            "sled",
-            Arc::new(KvStorage(Sled::open(tree_dir.path()).unwrap())),
-        ),
+        ("fjall", Backend::Fjall.open(tree_dir.path()).unwrap()),
     ];
     let mut root = Hash::default();
     for (_, storage) in &trees {

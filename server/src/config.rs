@@ -24,7 +24,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// The embedded database.
-    #[arg(long, value_enum, default_value = "redb")]
+    #[arg(long, value_enum, default_value = "fjall")]
     pub storage: Backend,
     /// The log's origin, the name in its checkpoints (set when the log is created).
     #[arg(long, default_value = "certlog.local/log")]

@@ -26,5 +26,6 @@ pub mod rate_limit;
 pub mod reader;
 pub mod sequencer;
 pub mod server;
+pub mod status_map;
 pub mod storage;
 pub mod tls;

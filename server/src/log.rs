@@ -19,8 +19,9 @@ use tokio::sync::watch;
 use crate::cosigner::Cosigner;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
-use crate::reader::{CachedTiles, StorageMap};
+use crate::reader::CachedTiles;
 use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
+use crate::status_map::StatusMap;
 use crate::storage::{Storage, StorageError};
 
 /// Full tiles kept in memory for proofs: 4096 tiles, 32 MiB.
@@ -156,6 +157,7 @@ pub struct Log {
     tiles: CachedTiles,
     sequencer: SequencerHandle,
     published: watch::Receiver<Arc<Published>>,
+    map: Arc<StatusMap>,
     operator: VerifierKey,
     log_key: VerifierKey,
     cosigner: Cosigner,
@@ -164,12 +166,13 @@ pub struct Log {
 }
 
 impl Log {
-    /// A log over `storage`, written by `sequencer`, administered with `operator`'s key and
-    /// signing with the key that `log_key` verifies.
+    /// A log over `storage` and its status `map`, written by `sequencer`, administered with
+    /// `operator`'s key and signing with the key that `log_key` verifies.
     pub fn new(
         storage: Arc<dyn Storage>,
         sequencer: SequencerHandle,
         published: watch::Receiver<Arc<Published>>,
+        map: Arc<StatusMap>,
         operator: VerifierKey,
         log_key: VerifierKey,
         cosigner: Cosigner,
@@ -180,6 +183,7 @@ impl Log {
             storage,
             sequencer,
             published,
+            map,
             operator,
             log_key,
             cosigner,
@@ -505,7 +509,8 @@ impl Log {
                 ));
             }
         }
-        bundle.status_proof = Some(status_map::prove(&StorageMap(&*self.storage), &key)?.proof);
+        let map = self.map.view(&*self.storage)?;
+        bundle.status_proof = Some(status_map::prove(&map, &key)?.proof);
         if since > 0 && since < size {
             let (_, proof) = self.consistency_proof(since, size)?;
             bundle.consistency_from = since;

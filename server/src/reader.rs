@@ -1,12 +1,11 @@
-//! Reading the tree and the status map from storage. Hash tiles serve proofs and the tile
-//! endpoint; full tiles never change, so a small cache keeps the hot ones (the top of the tree,
-//! which every proof touches); partial tiles are read from storage each time.
+//! Reading the tree from storage. Hash tiles serve proofs and the tile endpoint; full tiles
+//! never change, so a small cache keeps the hot ones (the top of the tree, which every proof
+//! touches); partial tiles are read from storage each time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use certlog_verifier::Hash;
-use certlog_verifier::status_map::{MapNode, MapStore, NodePath};
 use certlog_verifier::tiles::{TILE_WIDTH, TileReader};
 
 use crate::storage::{Storage, StorageError};
@@ -87,16 +86,5 @@ impl TileReader for &CachedTiles {
             }
         }
         Ok(tile)
-    }
-}
-
-/// The status map straight from storage.
-pub struct StorageMap<'a>(pub &'a dyn Storage);
-
-impl MapStore for StorageMap<'_> {
-    type Error = StorageError;
-
-    fn node(&self, path: &NodePath) -> Result<Option<MapNode>, StorageError> {
-        self.0.map_node(path)
     }
 }

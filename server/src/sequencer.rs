@@ -9,6 +9,7 @@
 //! If a commit fails, the sequencer stops for good and refuses everything after: what is on
 //! disk is then uncertain, and only a restart, which starts again from disk, is safe.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -27,7 +28,8 @@ use prost::Message as _;
 use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
-use crate::reader::{StorageMap, StorageTiles};
+use crate::reader::StorageTiles;
+use crate::status_map::{Opened, StatusMap};
 use crate::storage::{Batch, Storage, StorageError};
 
 /// How the sequencer batches.
@@ -177,9 +179,12 @@ impl TileBuffers {
 }
 
 /// The rules' view during a batch: storage, overlaid with the changes of the batch so far.
+/// Certifier records read from storage are kept for the batch (a batch is mostly one
+/// certifier's).
 struct BatchState<'a> {
     storage: &'a dyn Storage,
     certifiers: HashMap<String, CertifierRecord>,
+    certifiers_read: RefCell<HashMap<String, Option<CertifierRecord>>>,
     statuses: HashMap<Hash, StatusRecord>,
 }
 
@@ -187,10 +192,17 @@ impl LogState for BatchState<'_> {
     type Error = StorageError;
 
     fn certifier(&self, name: &str) -> Result<Option<CertifierRecord>, StorageError> {
-        match self.certifiers.get(name) {
-            Some(r) => Ok(Some(r.clone())),
-            None => self.storage.certifier(name),
+        if let Some(r) = self.certifiers.get(name) {
+            return Ok(Some(r.clone()));
         }
+        if let Some(r) = self.certifiers_read.borrow().get(name) {
+            return Ok(r.clone());
+        }
+        let record = self.storage.certifier(name)?;
+        self.certifiers_read
+            .borrow_mut()
+            .insert(name.to_owned(), record.clone());
+        Ok(record)
     }
 
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
@@ -208,6 +220,7 @@ struct Sequencer {
     config: BatchConfig,
     range: CompactRange,
     tiles: TileBuffers,
+    map: Arc<StatusMap>,
     published: watch::Sender<Arc<Published>>,
     metrics: Arc<Metrics>,
 }
@@ -218,6 +231,8 @@ pub struct Started {
     pub handle: SequencerHandle,
     /// The published state, already holding a signed checkpoint of the stored tree.
     pub published: watch::Receiver<Arc<Published>>,
+    /// The status map, which the sequencer keeps up to date.
+    pub map: Arc<StatusMap>,
     /// Its thread, which ends after its batch once every handle is dropped.
     pub thread: std::thread::JoinHandle<()>,
 }
@@ -260,6 +275,15 @@ pub fn start(
             text
         }
     };
+    let opening = Instant::now();
+    let (map, opened) = StatusMap::open(&*storage, size)?;
+    let map = Arc::new(map);
+    tracing::info!(
+        size,
+        saved = (opened == Opened::Loaded),
+        ms = opening.elapsed().as_millis() as u64,
+        "status map opened"
+    );
     metrics.started(size);
     let (published, rx) = watch::channel(Arc::new(Published {
         size,
@@ -273,6 +297,7 @@ pub fn start(
         config,
         range,
         tiles,
+        map: map.clone(),
         published,
         metrics,
     };
@@ -286,6 +311,7 @@ pub fn start(
             capacity: config.queue,
         },
         published: rx,
+        map,
         thread,
     })
 }
@@ -324,9 +350,21 @@ impl Sequencer {
         });
     }
 
-    /// Takes batches from the queue until it is told to stop, every handle is gone, or a
-    /// commit fails. Returning drops the queue: every handle then gets "stopped".
+    /// Takes batches until it is told to stop or every handle is gone, then saves the top of the
+    /// status map for the next start; or until a commit fails, after which it saves nothing.
     fn run(mut self, queue: Receiver<Message>) {
+        if self.sequence(queue) {
+            let size = self.range.size();
+            match self.map.save(&*self.storage, size) {
+                Ok(()) => tracing::info!(size, "status map saved"),
+                Err(e) => tracing::warn!(error = %e, "the status map was not saved"),
+            }
+        }
+    }
+
+    /// Takes batches from the queue until it is told to stop or every handle is gone (true),
+    /// or a commit fails (false). Returning drops the queue: every handle then gets "stopped".
+    fn sequence(&mut self, queue: Receiver<Message>) -> bool {
         while let Ok(Message::Submit(submission, reply)) = queue.recv() {
             let mut batch = vec![(*submission, reply)];
             let mut stop = false;
@@ -349,12 +387,13 @@ impl Sequencer {
                         let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
                     }
                 }
-                return;
+                return false;
             }
             if stop {
-                return;
+                return true;
             }
         }
+        true
     }
 
     /// Applies, writes and publishes one batch, then answers its submitters.
@@ -365,6 +404,7 @@ impl Sequencer {
         let mut state = BatchState {
             storage: &*storage,
             certifiers: HashMap::new(),
+            certifiers_read: RefCell::default(),
             statuses: HashMap::new(),
         };
         let mut out = Batch::default();
@@ -432,13 +472,14 @@ impl Sequencer {
             return Ok(());
         }
         // The batch ends with the map head of everything before it.
-        let map_store = StorageMap(&*self.storage);
-        let mut map = MapUpdate::new(&map_store);
-        for (key, record, _) in &out.statuses {
-            map.set(*key, certificate::status_record_hash(record));
-        }
-        let (map_root, map_nodes) = map.finish()?;
-        out.map_nodes = map_nodes;
+        let (map_root, map_changes) = {
+            let view = self.map.view(&*self.storage)?;
+            let mut map = MapUpdate::new(&view);
+            for (key, record, _) in &out.statuses {
+                map.set(*key, certificate::status_record_hash(record));
+            }
+            map.finish()?
+        };
         let head_index = self.range.size();
         let head = Entry {
             body: Some(entry::Body::MapHead(MapHead {
@@ -474,6 +515,14 @@ impl Sequencer {
             }
             return Err(e);
         }
+        // Durable: the map's top follows. (Should that fail, the log stops as after a failed
+        // commit; a restart rebuilds the top from storage.)
+        if let Err(e) = self.map.apply(&map_changes) {
+            for (reply, ..) in waiting {
+                let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
+            }
+            return Err(e);
+        }
         let published = Arc::new(Published {
             size,
             root,
@@ -503,7 +552,6 @@ mod tests {
     use certlog_verifier::proto::{Certificate, CertifierRegistered, Product, statement};
     use certlog_verifier::replay::Replay;
     use certlog_verifier::rules::Violation;
-    use certlog_verifier::status_map::{MapNode, NodePath};
     use certlog_verifier::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::{KeyType, SignedCheckpoint};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -582,13 +630,8 @@ mod tests {
             decode_entry(entries.last().unwrap()).unwrap().body,
             Some(certlog_verifier::proto::entry::Body::MapHead(_))
         ));
-        assert_eq!(
-            storage
-                .map_node(&NodePath::ROOT)
-                .unwrap()
-                .map_or(certlog_verifier::status_map::EMPTY, |n| n.hash()),
-            replay.map.root()
-        );
+        let (map, _) = StatusMap::open(storage, size).unwrap();
+        assert_eq!(map.root().unwrap(), replay.map.root());
         let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
         let text = storage.checkpoint(size).unwrap().unwrap();
         let signed = SignedCheckpoint::verify(text.as_bytes(), &log_key().verifier_key()).unwrap();
@@ -707,14 +750,19 @@ mod tests {
         fn status(&self, k: &Hash) -> crate::storage::Result<Option<StatusRecord>> {
             self.inner.status(k)
         }
+        fn statuses(
+            &self,
+            f: &Hash,
+            l: &Hash,
+            n: usize,
+        ) -> crate::storage::Result<Vec<(Hash, StatusRecord)>> {
+            self.inner.statuses(f, l, n)
+        }
         fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
             self.inner.certificate_entries(k)
         }
         fn checkpoint(&self, s: u64) -> crate::storage::Result<Option<String>> {
             self.inner.checkpoint(s)
-        }
-        fn map_node(&self, p: &NodePath) -> crate::storage::Result<Option<MapNode>> {
-            self.inner.map_node(p)
         }
         fn firmware(&self, d: &[u8; 32]) -> crate::storage::Result<Option<Hash>> {
             self.inner.firmware(d)
@@ -726,6 +774,12 @@ mod tests {
             }
             self.commits_left.store(left - 1, Ordering::SeqCst);
             self.inner.commit(batch)
+        }
+        fn map_top(&self) -> crate::storage::Result<Option<Vec<u8>>> {
+            self.inner.map_top()
+        }
+        fn save_map_top(&self, bytes: &[u8]) -> crate::storage::Result<()> {
+            self.inner.save_map_top(bytes)
         }
     }
 
@@ -755,8 +809,10 @@ mod tests {
             status.message(),
             "the log cannot write: storage: No space left on device"
         );
-        // Every later submission too, and the sequencer has ended: nothing is ever written
-        // after a failed commit, and the published state's sender is gone.
+        // The sequencer has ended (wait for it: until it has, a submission queued meanwhile
+        // gets the commit's error): nothing is ever written after a failed commit, every later
+        // submission is refused, and the published state's sender is gone.
+        started.thread.join().unwrap();
         let later = started.handle.submit(issue(&cb, 2)).await;
         assert!(
             matches!(&later, Err(SequenceError::Storage(m)) if m == "the sequencer has stopped"),
@@ -764,7 +820,6 @@ mod tests {
         );
         let status = tonic::Status::from(crate::log::LogError::from(later.unwrap_err()));
         assert_eq!(status.code(), tonic::Code::Unavailable);
-        started.thread.join().unwrap();
         assert!(started.published.has_changed().is_err());
         // The registration and its map head, nothing more, in storage and published.
         assert_eq!(storage.size().unwrap(), 2);

@@ -91,6 +91,7 @@ pub async fn serve(
             storage,
             started.handle,
             started.published,
+            started.map,
             keys.operator.verifier_key(),
             keys.log.verifier_key(),
             cosigner,

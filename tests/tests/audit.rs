@@ -238,7 +238,8 @@ fn a_fork_is_found_and_its_evidence_checks_out_offline() {
 
 #[test]
 fn an_entry_changed_behind_the_logs_back_is_found() {
-    let mut log = Log::start();
+    // On redb, whose files this test edits.
+    let mut log = Log::start_with(&["--storage", "redb"]);
     let cb = populate(&log);
     let receipt = submit_new(&log, &cb, "EUCC-TAMPER-0001");
     submit_new(&log, &cb, "EUCC-AFTER-1");
@@ -322,29 +323,34 @@ fn an_entry_changed_behind_the_logs_back_is_found() {
 
 #[test]
 fn a_forbidden_entry_the_log_signed_is_found() {
-    let mut log = Log::start();
+    // On redb, whose files this test edits.
+    let mut log = Log::start_with(&["--storage", "redb"]);
     let cb = populate(&log);
-    submit_new(&log, &cb, "EUCC-TWICE-1");
-    // The log forgets that the certificate was issued (its status record is deleted from
-    // storage), and so accepts it a second time: its signed tree then breaks its own rules.
+    submit_new(&log, &cb, "EUCC-BEFORE-1");
+    // The log's copy of the registry is changed behind its back (the certifier's record in
+    // storage gains a scheme it was never registered for), so the log accepts a certificate
+    // under that scheme: its signed tree then breaks its own rules.
     assert!(log.stop_gracefully().success());
     {
+        use prost::Message as _;
+        use redb::ReadableTable as _;
         const TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("log");
         let db = redb::Database::open(log.data_dir().join("log.redb")).unwrap();
         let tx = db.begin_write().unwrap();
         {
             let mut table = tx.open_table(TABLE).unwrap();
-            let key = certlog_verifier::certificate::status_key("EUCC", "EUCC-TWICE-1");
-            let key = [&b"s"[..], key.as_bytes()].concat();
-            assert!(table.remove(&key[..]).unwrap().is_some());
+            let key = [&b"r"[..], b"cb.example"].concat();
+            let bytes = table.get(&key[..]).unwrap().unwrap().value().to_vec();
+            let mut record = certlog_verifier::proto::CertifierRecord::decode(&bytes[..]).unwrap();
+            record.schemes.push("CC".into());
+            table.insert(&key[..], &record.encode_to_vec()[..]).unwrap();
         }
         tx.commit().unwrap();
     }
     log.restart();
-    let mut again = certlog_tests::certificate("EUCC", "EUCC-TWICE-1");
-    again.product.as_mut().unwrap().name = "Another Product".into();
-    let file = log.work_path("twice.json");
-    std::fs::write(&file, serde_json::to_string(&again).unwrap()).unwrap();
+    let forbidden = certlog_tests::certificate("CC", "CC-2026-0001");
+    let file = log.work_path("forbidden.json");
+    std::fs::write(&file, serde_json::to_string(&forbidden).unwrap()).unwrap();
     let receipt = log.submit(Path::new(&file), &cb);
     let index = receipt["index"].as_u64().unwrap();
     submit_new(&log, &cb, "EUCC-AFTER-2");
@@ -355,7 +361,8 @@ fn a_forbidden_entry_the_log_signed_is_found() {
     assert_eq!(doc["misbehaviour"], "rule_violation", "{doc}");
     let description = doc["description"].as_str().unwrap();
     assert!(
-        description.contains(&format!("entry {index} ")) && description.contains("already issued"),
+        description.contains(&format!("entry {index} "))
+            && description.contains("may not publish under scheme \"CC\""),
         "{doc}"
     );
     let evidence = doc["evidence"].as_str().unwrap();

@@ -397,7 +397,7 @@ fn the_sled_backend_keeps_a_log_too_and_is_not_mixed_up() {
     assert!(log.stop_gracefully().success());
     // The default backend refuses the directory, and says which one it holds.
     let failure = match log.try_restart_with(&[]) {
-        Ok(()) => panic!("certlogd opened a sled log with redb"),
+        Ok(()) => panic!("certlogd opened a sled log with the default backend"),
         Err(failure) => failure,
     };
     assert!(

@@ -286,6 +286,16 @@ fn update<S: MapStore>(
     Ok(new)
 }
 
+/// Every node of the subtree at `path` that holds exactly `keys` (sorted, all below `path`,
+/// values given): what a store that keeps only the keys and values rebuilds a subtree from.
+pub fn subtree(path: NodePath, keys: &[KeyValue]) -> MapChanges {
+    let mut nodes = Vec::new();
+    if !keys.is_empty() {
+        build(path, keys, &mut nodes);
+    }
+    nodes
+}
+
 /// Writes a new subtree at `path` holding exactly the sorted `keys` (nothing is stored below).
 fn build(path: NodePath, keys: &[KeyValue], out: &mut MapChanges) -> MapNode {
     let node = match keys {
@@ -545,6 +555,34 @@ mod tests {
         p.other_key = key(7).0.to_vec();
         p.other_value = v.0.to_vec();
         assert!(verify(&root, &key(5000), None, &p).is_err());
+    }
+
+    #[test]
+    fn a_subtree_rebuilt_from_its_keys_has_the_stored_nodes() {
+        let (map, all) = build(400);
+        let entries: Vec<(Hash, Hash)> = all.into_iter().collect();
+        let whole: BTreeMap<NodePath, MapNode> =
+            subtree(NodePath::ROOT, &entries).into_iter().collect();
+        assert_eq!(whole, map.0);
+        // The keys under one node at depth 3 give exactly the stored nodes below it.
+        let path = NodePath::ROOT.child(true).child(false).child(true);
+        let under: Vec<(Hash, Hash)> = entries
+            .iter()
+            .filter(|(k, _)| bit(k, 0) && !bit(k, 1) && bit(k, 2))
+            .copied()
+            .collect();
+        let part: BTreeMap<NodePath, MapNode> = subtree(path, &under).into_iter().collect();
+        assert_eq!(part.get(&path), map.0.get(&path));
+        assert_eq!(
+            part.len(),
+            map.0
+                .range(path..)
+                .filter(|(p, _)| {
+                    p.depth >= 3 && (0..3).all(|d| bit(&p.prefix, d) == bit(&path.prefix, d))
+                })
+                .count()
+        );
+        assert!(subtree(path, &[]).is_empty());
     }
 
     #[test]

@@ -9,15 +9,14 @@
 //! | `t` | level, index | the tile's hashes so far |
 //! | `r` | certifier name | CertifierRecord |
 //! | `s` | status key | StatusRecord |
-//! | `x` | status key, index | (empty): the certificate's entries |
-//! | `n` | node path | status-map node |
+//! | `x` | status key, index | (empty): the certificate's entries after its issuance |
 //! | `f` | firmware SHA-256, index | status key |
 //! | `k` | tree size | signed checkpoint |
 //! | `msize` | | tree size |
+//! | `mtop` | | the saved top of the status map |
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
-use certlog_verifier::status_map::{MapNode, NodePath};
 use prost::Message;
 
 use super::{Batch, Result, Storage, StorageError};
@@ -28,10 +27,10 @@ const TILE: u8 = b't';
 const CERTIFIER: u8 = b'r';
 const STATUS: u8 = b's';
 const CERTIFICATE_ENTRY: u8 = b'x';
-const MAP_NODE: u8 = b'n';
 const FIRMWARE: u8 = b'f';
 const CHECKPOINT: u8 = b'k';
 const SIZE_KEY: &[u8] = b"msize";
+const MAP_TOP_KEY: &[u8] = b"mtop";
 
 /// Keys and values, as written in one batch.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -141,11 +140,36 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
             .transpose()
     }
 
-    fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {
-        let prefix = key(CERTIFICATE_ENTRY, &[status_key.as_bytes()]);
-        self.scan_prefix(&prefix, usize::MAX)?
+    fn statuses(
+        &self,
+        first: &Hash,
+        last: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, StatusRecord)>> {
+        if first > last {
+            return Ok(Vec::new());
+        }
+        // Status keys are all 33 bytes: the first key after `last` is `last` and a zero byte.
+        let end = key(STATUS, &[last.as_bytes(), &[0]]);
+        self.0
+            .scan(&key(STATUS, &[first.as_bytes()]), Some(&end), limit)?
             .iter()
-            .map(|(k, _)| decode_u64(&k[prefix.len()..]))
+            .map(|(k, v)| {
+                let status_key = Hash::from_slice(&k[1..])
+                    .ok_or_else(|| StorageError::Corrupt("status key".into()))?;
+                Ok((status_key, decode("status record", v)?))
+            })
+            .collect()
+    }
+
+    fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {
+        let issued = self.status(status_key)?.map(|r| r.issued_index);
+        let prefix = key(CERTIFICATE_ENTRY, &[status_key.as_bytes()]);
+        let changes = self.scan_prefix(&prefix, usize::MAX)?;
+        issued
+            .map(Ok)
+            .into_iter()
+            .chain(changes.iter().map(|(k, _)| decode_u64(&k[prefix.len()..])))
             .collect()
     }
 
@@ -156,13 +180,6 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
                 String::from_utf8(v)
                     .map_err(|_| StorageError::Corrupt("checkpoint is not UTF-8".into()))
             })
-            .transpose()
-    }
-
-    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>> {
-        self.0
-            .get(&key(MAP_NODE, &[&path.to_bytes()]))?
-            .map(|v| MapNode::from_bytes(&v).map_err(|e| StorageError::Corrupt(e.to_string())))
             .transpose()
     }
 
@@ -177,7 +194,7 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
 
     fn commit(&self, batch: &Batch) -> Result<()> {
         let mut pairs = Vec::with_capacity(
-            2 * batch.entries.len() + 2 * batch.statuses.len() + batch.map_nodes.len() + 8,
+            2 * batch.entries.len() + 2 * batch.statuses.len() + batch.tiles.len() + 8,
         );
         for (index, bytes, hash) in &batch.entries {
             pairs.push((key(ENTRY, &[&index.to_be_bytes()]), bytes.clone()));
@@ -197,14 +214,14 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
                 key(STATUS, &[status_key.as_bytes()]),
                 record.encode_to_vec(),
             ));
-            let entry = key(
-                CERTIFICATE_ENTRY,
-                &[status_key.as_bytes(), &index.to_be_bytes()],
-            );
-            pairs.push((entry, Vec::new()));
-        }
-        for (path, node) in &batch.map_nodes {
-            pairs.push((key(MAP_NODE, &[&path.to_bytes()]), node.to_bytes()));
+            // The issuing entry is in the record already.
+            if *index != record.issued_index {
+                let entry = key(
+                    CERTIFICATE_ENTRY,
+                    &[status_key.as_bytes(), &index.to_be_bytes()],
+                );
+                pairs.push((entry, Vec::new()));
+            }
         }
         for (digest, index, status_key) in &batch.firmware {
             let k = key(FIRMWARE, &[digest, &index.to_be_bytes()]);
@@ -216,6 +233,14 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         ));
         pairs.push((SIZE_KEY.to_vec(), batch.size.to_be_bytes().to_vec()));
         self.0.write(pairs)
+    }
+
+    fn map_top(&self) -> Result<Option<Vec<u8>>> {
+        self.0.get(MAP_TOP_KEY)
+    }
+
+    fn save_map_top(&self, bytes: &[u8]) -> Result<()> {
+        self.0.write(vec![(MAP_TOP_KEY.to_vec(), bytes.to_vec())])
     }
 }
 

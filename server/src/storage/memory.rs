@@ -5,7 +5,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
-use certlog_verifier::status_map::{MapNode, NodePath};
 
 use super::{Batch, Result, Storage, StorageError};
 
@@ -19,7 +18,7 @@ struct State {
     statuses: BTreeMap<Hash, StatusRecord>,
     certificate_entries: BTreeMap<(Hash, u64), ()>,
     checkpoints: BTreeMap<u64, String>,
-    map: BTreeMap<NodePath, MapNode>,
+    map_top: Option<Vec<u8>>,
     firmware: BTreeMap<([u8; 32], u64), Hash>,
 }
 
@@ -72,21 +71,37 @@ impl Storage for MemoryStorage {
         Ok(self.state()?.statuses.get(key).cloned())
     }
 
-    fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>> {
+    fn statuses(
+        &self,
+        first: &Hash,
+        last: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, StatusRecord)>> {
+        if first > last {
+            return Ok(Vec::new());
+        }
         Ok(self
             .state()?
-            .certificate_entries
-            .range((*key, 0)..=(*key, u64::MAX))
-            .map(|((_, i), _)| *i)
+            .statuses
+            .range(*first..=*last)
+            .take(limit)
+            .map(|(k, r)| (*k, r.clone()))
+            .collect())
+    }
+
+    fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>> {
+        let s = self.state()?;
+        let changes = s.certificate_entries.range((*key, 0)..=(*key, u64::MAX));
+        Ok(s.statuses
+            .get(key)
+            .map(|r| r.issued_index)
+            .into_iter()
+            .chain(changes.map(|((_, i), _)| *i))
             .collect())
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<String>> {
         Ok(self.state()?.checkpoints.get(&size).cloned())
-    }
-
-    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>> {
-        Ok(self.state()?.map.get(path).copied())
     }
 
     fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>> {
@@ -112,14 +127,24 @@ impl Storage for MemoryStorage {
         }
         for (key, record, index) in &batch.statuses {
             s.statuses.insert(*key, record.clone());
-            s.certificate_entries.insert((*key, *index), ());
+            if *index != record.issued_index {
+                s.certificate_entries.insert((*key, *index), ());
+            }
         }
-        s.map.extend(batch.map_nodes.iter().copied());
         for (digest, index, key) in &batch.firmware {
             s.firmware.insert((*digest, *index), *key);
         }
         s.checkpoints.insert(batch.size, batch.checkpoint.clone());
         s.size = batch.size;
+        Ok(())
+    }
+
+    fn map_top(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.state()?.map_top.clone())
+    }
+
+    fn save_map_top(&self, bytes: &[u8]) -> Result<()> {
+        self.state()?.map_top = Some(bytes.to_vec());
         Ok(())
     }
 }

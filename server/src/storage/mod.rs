@@ -1,17 +1,20 @@
 //! Storage of the log (DESIGN "Storage and the write path"): entries by index, tree hashes in
-//! tile layout, leaf hash -> index (dedup), the certifier registry, certificate status records,
-//! checkpoints by size, and the tree size. Every integration batch is written with
-//! [`Storage::commit`], all or nothing, and is durable when it returns.
+//! tile layout, leaf hash -> index (dedup), the certifier registry, certificate status records
+//! in key order (the keys and values of the status map, whose nodes are not stored: see
+//! [`crate::status_map`]), checkpoints by size, and the tree size. Every integration batch is
+//! written with [`Storage::commit`], all or nothing, and is durable when it returns.
 //!
-//! The embedded stores share one key layout ([`kv`]): redb (the default, [`Redb`]) and sled
-//! ([`Sled`]); [`MemoryStorage`] keeps everything in memory for tests. All pass the same suite
-//! ([`tests`]), as any new backend must.
+//! The embedded stores share one key layout ([`kv`]): fjall (the default, [`Fjall`]), redb
+//! ([`Redb`]) and sled ([`Sled`]); [`MemoryStorage`] keeps everything in memory for tests. All
+//! pass the same suite ([`tests`]), as any new backend must.
 
+mod fjall;
 pub mod kv;
 mod memory;
 mod redb;
 mod sled;
 
+pub use self::fjall::Fjall;
 pub use self::kv::KvStorage;
 pub use self::memory::MemoryStorage;
 pub use self::redb::Redb;
@@ -19,12 +22,13 @@ pub use self::sled::Sled;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
-use certlog_verifier::status_map::{MapNode, NodePath};
 
 /// The embedded store of a data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// redb, in `DIR/log.redb`: memory bounded by its cache.
+    /// fjall, an LSM tree, in `DIR/fjall/`: memory bounded by its cache and memtables.
+    Fjall,
+    /// redb, a B-tree, in `DIR/log.redb`: memory bounded by its cache.
     Redb,
     /// sled 0.34, in `DIR/db/`: its memory grows with the log.
     Sled,
@@ -32,11 +36,12 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend.
-    pub const ALL: [Backend; 2] = [Backend::Redb, Backend::Sled];
+    pub const ALL: [Backend; 3] = [Backend::Fjall, Backend::Redb, Backend::Sled];
 
     /// Where the backend keeps a log in the data directory `dir`.
     pub fn path(self, dir: &std::path::Path) -> std::path::PathBuf {
         match self {
+            Backend::Fjall => dir.join("fjall"),
             Backend::Redb => dir.join("log.redb"),
             Backend::Sled => dir.join("db"),
         }
@@ -55,6 +60,7 @@ impl Backend {
         }
         let path = self.path(dir);
         Ok(match self {
+            Backend::Fjall => std::sync::Arc::new(KvStorage(Fjall::open(&path)?)),
             Backend::Redb => std::sync::Arc::new(KvStorage(Redb::open(&path)?)),
             Backend::Sled => std::sync::Arc::new(KvStorage(Sled::open(&path)?)),
         })
@@ -88,8 +94,6 @@ pub struct Batch {
     pub certifiers: Vec<(String, CertifierRecord)>,
     /// Status records changed, with the index of the entry that changed each.
     pub statuses: Vec<(Hash, StatusRecord, u64)>,
-    /// Status-map nodes written.
-    pub map_nodes: Vec<(NodePath, MapNode)>,
     /// Firmware SHA-256 digests listed by newly issued certificates: digest, the index of the
     /// issuing entry, the certificate's status key.
     pub firmware: Vec<([u8; 32], u64, Hash)>,
@@ -120,20 +124,31 @@ pub trait Storage: Send + Sync + 'static {
     /// A certificate's status record, by status-map key.
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>>;
 
+    /// The status records with `first <= key <= last`, in key order, at most `limit`.
+    fn statuses(
+        &self,
+        first: &Hash,
+        last: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, StatusRecord)>>;
+
     /// The indexes of a certificate's entries, in order.
     fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>>;
 
     /// The signed checkpoint of tree size `size`, if one was signed.
     fn checkpoint(&self, size: u64) -> Result<Option<String>>;
 
-    /// The status-map node at `path`.
-    fn map_node(&self, path: &NodePath) -> Result<Option<MapNode>>;
-
     /// The status key of the first certificate logged that lists a firmware digest.
     fn firmware(&self, sha256: &[u8; 32]) -> Result<Option<Hash>>;
 
     /// Writes a batch atomically and durably: after a crash either all of it is there or none.
     fn commit(&self, batch: &Batch) -> Result<()>;
+
+    /// The saved top of the status map ([`crate::status_map`]), if one was saved.
+    fn map_top(&self) -> Result<Option<Vec<u8>>>;
+
+    /// Saves the top of the status map, replacing the one saved before; durable when it returns.
+    fn save_map_top(&self, bytes: &[u8]) -> Result<()>;
 }
 
 /// The suite every storage backend must pass.
@@ -175,7 +190,6 @@ pub(crate) mod tests {
                 start,
             )],
             checkpoint: format!("checkpoint {}\n", start + n),
-            map_nodes: vec![],
             firmware: vec![],
         }
     }
@@ -243,31 +257,60 @@ pub(crate) mod tests {
             Some("checkpoint 5\n")
         );
 
-        // Map nodes and the firmware index.
-        let leaf = MapNode::Leaf {
-            key: Hash([1; 32]),
-            value: Hash([2; 32]),
-        };
+        // Status records in key order, by range.
         let mut b = batch(5, 0);
-        b.map_nodes = vec![(NodePath::ROOT, leaf)];
+        b.statuses = [9u8, 1, 200, 7]
+            .iter()
+            .map(|k| (Hash([*k; 32]), StatusRecord::default(), 5))
+            .collect();
+        let changed = StatusRecord {
+            issued_index: 3,
+            last_change_index: 5,
+            ..StatusRecord::default()
+        };
+        b.statuses.push((Hash([3; 32]), changed, 5));
+        store.commit(&b).unwrap();
+        let keys = |first: u8, last: u8, limit| -> Vec<u8> {
+            store
+                .statuses(&Hash([first; 32]), &Hash([last; 32]), limit)
+                .unwrap()
+                .iter()
+                .map(|(k, _)| k.0[0])
+                .collect()
+        };
+        assert_eq!(keys(0, 255, usize::MAX), vec![0, 1, 3, 7, 9, 200]);
+        assert_eq!(keys(3, 9, usize::MAX), vec![3, 7, 9]);
+        assert_eq!(keys(3, 9, 2), vec![3, 7]);
+        assert_eq!(keys(10, 199, usize::MAX), Vec::<u8>::new());
+        // An issuance is its certificate's first entry; later changes follow it.
+        assert_eq!(
+            store.certificate_entries(&Hash([3; 32])).unwrap(),
+            vec![3, 5]
+        );
+
+        // The firmware index.
+        let mut b = batch(5, 0);
         b.firmware = vec![([7; 32], 9, Hash([9; 32])), ([7; 32], 8, Hash([8; 32]))];
         store.commit(&b).unwrap();
-        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), Some(leaf));
-        assert_eq!(store.map_node(&NodePath::ROOT.child(true)).unwrap(), None);
         assert_eq!(store.firmware(&[7; 32]).unwrap(), Some(Hash([8; 32])));
         assert_eq!(store.firmware(&[6; 32]).unwrap(), None);
-        let internal = MapNode::Internal {
-            hash: Hash([3; 32]),
-        };
-        let mut b = batch(5, 0);
-        b.map_nodes = vec![(NodePath::ROOT, internal)];
-        store.commit(&b).unwrap();
-        assert_eq!(store.map_node(&NodePath::ROOT).unwrap(), Some(internal));
+
+        // The saved top of the status map.
+        assert_eq!(store.map_top().unwrap(), None);
+        store.save_map_top(b"top 1").unwrap();
+        store.save_map_top(b"top 2").unwrap();
+        assert_eq!(store.map_top().unwrap().as_deref(), Some(&b"top 2"[..]));
 
         // Several entries of one certificate come back in index order.
         let mut b = batch(5, 1);
         b.statuses = (0..300u64)
-            .map(|i| (Hash([42; 32]), StatusRecord::default(), 1000 - i))
+            .map(|i| {
+                let record = StatusRecord {
+                    issued_index: 701,
+                    ..StatusRecord::default()
+                };
+                (Hash([42; 32]), record, 1000 - i)
+            })
             .collect();
         store.commit(&b).unwrap();
         let indexes = store.certificate_entries(&Hash([42; 32])).unwrap();

@@ -1,0 +1,567 @@
+//! The status map as the log keeps it (DESIGN "Status map"; the algorithm is
+//! [`certlog_verifier::status_map`]): the nodes of its top [`TOP_DEPTH`] levels in memory, and
+//! every subtree below rebuilt, when a proof or an update needs it, from the status records in
+//! storage, which are the map's keys and values, kept in key order. Storage holds no map node,
+//! so an integration batch writes one record per certificate it changes and nothing more for
+//! the map.
+//!
+//! Below depth 20 a subtree holds few keys (about ten in a map of ten million), so rebuilding
+//! one is a short range read and a few dozen hashes. The top is 2^21 positions, one hash and
+//! one kind each, allocated zeroed (the pages of empty positions cost no memory): about 66 MiB
+//! for a full top. When the log stops, the deepest top level is saved in storage with the tree
+//! size it describes; a start loads it when it matches the stored tree and the map root of the
+//! log's last map head, and otherwise rebuilds the top from every status record.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{RwLock, RwLockReadGuard};
+
+use certlog_verifier::Hash;
+use certlog_verifier::certificate::status_record_hash;
+use certlog_verifier::entry::decode_entry;
+use certlog_verifier::proto::entry::Body;
+use certlog_verifier::status_map::{
+    self, EMPTY, MapChanges, MapNode, MapStore, NodePath, leaf_hash, node_hash,
+};
+
+use crate::storage::{Storage, StorageError};
+
+/// The depth of the deepest level kept in memory.
+pub const TOP_DEPTH: u16 = 20;
+
+/// Status records read at a time while rebuilding the top.
+const REBUILD_CHUNK: usize = 65_536;
+
+/// The first line of a saved top.
+const MAGIC: &[u8; 16] = b"certlog map top1";
+
+/// What stands at a position of the top.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Empty = 0,
+    /// One key: its node is a leaf, whose key and value are in storage.
+    Leaf = 1,
+    /// Two keys or more.
+    Internal = 2,
+}
+
+impl Kind {
+    fn from_byte(b: u8) -> Option<Kind> {
+        [Kind::Empty, Kind::Leaf, Kind::Internal]
+            .into_iter()
+            .find(|k| *k as u8 == b)
+    }
+}
+
+/// One level of the top: `2^depth` positions.
+struct Level {
+    kinds: Vec<u8>,
+    hashes: Vec<[u8; 32]>,
+}
+
+impl Level {
+    fn empty(depth: u16) -> Level {
+        let n = 1usize << depth;
+        Level {
+            kinds: vec![0; n],
+            hashes: vec![[0; 32]; n],
+        }
+    }
+
+    fn kind(&self, i: usize) -> Kind {
+        Kind::from_byte(self.kinds[i]).unwrap_or(Kind::Empty)
+    }
+
+    fn hash(&self, i: usize) -> Hash {
+        Hash(self.hashes[i])
+    }
+
+    fn set(&mut self, i: usize, kind: Kind, hash: Hash) {
+        self.kinds[i] = kind as u8;
+        self.hashes[i] = hash.0;
+    }
+}
+
+/// The top levels, 0 to [`TOP_DEPTH`]. Each position holds what is below it: no key, one key
+/// (the kind [`Kind::Leaf`] and that key's leaf hash, at every depth down to the deepest), or
+/// more (the node hash).
+struct Top(Vec<Level>);
+
+/// The position of `path` in its level (`path.depth <= TOP_DEPTH`): its first bits.
+fn position(path: &NodePath) -> usize {
+    let first = u32::from_be_bytes([
+        path.prefix.0[0],
+        path.prefix.0[1],
+        path.prefix.0[2],
+        path.prefix.0[3],
+    ]);
+    (u64::from(first) >> (32 - u32::from(path.depth))) as usize
+}
+
+/// The node path of position `i` at `depth`.
+fn path_at(depth: u16, i: usize) -> NodePath {
+    let mut prefix = [0u8; 32];
+    let bits = (i as u64) << (32 - u32::from(depth));
+    prefix[..4].copy_from_slice(&(bits as u32).to_be_bytes());
+    NodePath {
+        depth,
+        prefix: Hash(prefix),
+    }
+}
+
+/// The first and last keys below `path`.
+fn key_range(path: &NodePath) -> (Hash, Hash) {
+    let mut last = path.prefix;
+    for bit in usize::from(path.depth)..256 {
+        last.0[bit / 8] |= 1 << (7 - bit % 8);
+    }
+    (path.prefix, last)
+}
+
+/// The keys and values below `path`, from the status records.
+fn keys_below(storage: &dyn Storage, path: &NodePath) -> Result<Vec<(Hash, Hash)>, StorageError> {
+    let (first, last) = key_range(path);
+    Ok(storage
+        .statuses(&first, &last, usize::MAX)?
+        .iter()
+        .map(|(key, record)| (*key, status_record_hash(record)))
+        .collect())
+}
+
+impl Top {
+    fn empty() -> Top {
+        Top((0..=TOP_DEPTH).map(Level::empty).collect())
+    }
+
+    fn root(&self) -> Hash {
+        self.0[0].hash(0)
+    }
+
+    /// Fills every level above the deepest from the one below it.
+    fn fill_upper_levels(&mut self) {
+        for depth in (0..TOP_DEPTH).rev() {
+            let (upper, lower) = self.0.split_at_mut(usize::from(depth) + 1);
+            let (level, below) = (&mut upper[usize::from(depth)], &lower[0]);
+            for i in 0..level.kinds.len() {
+                let (l, r) = (2 * i, 2 * i + 1);
+                let (kind, hash) = match (below.kind(l), below.kind(r)) {
+                    (Kind::Empty, Kind::Empty) => (Kind::Empty, EMPTY),
+                    // A subtree of one key hashes to that key's leaf, wherever it stands.
+                    (Kind::Leaf, Kind::Empty) => (Kind::Leaf, below.hash(l)),
+                    (Kind::Empty, Kind::Leaf) => (Kind::Leaf, below.hash(r)),
+                    _ => (Kind::Internal, node_hash(&below.hash(l), &below.hash(r))),
+                };
+                level.set(i, kind, hash);
+            }
+        }
+    }
+
+    fn deepest(&mut self) -> &mut Level {
+        &mut self.0[usize::from(TOP_DEPTH)]
+    }
+
+    /// The top of the map whose keys and values are every status record in storage.
+    fn rebuild(storage: &dyn Storage) -> Result<Top, StorageError> {
+        let mut top = Top::empty();
+        let last = Hash([0xff; 32]);
+        let mut from = Hash([0; 32]);
+        // The keys of the deepest position being gathered, and the position.
+        let mut group: Vec<(Hash, Hash)> = Vec::new();
+        let mut group_at = 0usize;
+        let flush = |top: &mut Top, at: usize, group: &mut Vec<(Hash, Hash)>| {
+            let nodes = status_map::subtree(path_at(TOP_DEPTH, at), group);
+            // The subtree's root comes last.
+            if let Some((_, node)) = nodes.last() {
+                let kind = match node {
+                    MapNode::Leaf { .. } => Kind::Leaf,
+                    MapNode::Internal { .. } => Kind::Internal,
+                };
+                top.deepest().set(at, kind, node.hash());
+            }
+            group.clear();
+        };
+        loop {
+            let chunk = storage.statuses(&from, &last, REBUILD_CHUNK)?;
+            for (key, record) in &chunk {
+                let at = position(&NodePath {
+                    depth: TOP_DEPTH,
+                    prefix: *key,
+                });
+                if at != group_at && !group.is_empty() {
+                    flush(&mut top, group_at, &mut group);
+                }
+                group_at = at;
+                group.push((*key, status_record_hash(record)));
+            }
+            match chunk.last() {
+                Some((key, _)) if chunk.len() == REBUILD_CHUNK => match next_key(key) {
+                    Some(next) => from = next,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        if !group.is_empty() {
+            flush(&mut top, group_at, &mut group);
+        }
+        top.fill_upper_levels();
+        Ok(top)
+    }
+
+    /// The deepest level, as saved: magic, tree size, root, then each non-empty position.
+    fn save(&self, size: u64) -> Vec<u8> {
+        let deepest = &self.0[usize::from(TOP_DEPTH)];
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&self.root().0);
+        for i in 0..deepest.kinds.len() {
+            if deepest.kinds[i] != Kind::Empty as u8 {
+                out.extend_from_slice(&(i as u32).to_be_bytes());
+                out.push(deepest.kinds[i]);
+                out.extend_from_slice(&deepest.hashes[i]);
+            }
+        }
+        out
+    }
+
+    /// A saved top, if it describes the tree of `size` and its map root is `root`.
+    fn load(bytes: &[u8], size: u64, root: &Hash) -> Option<Top> {
+        let rest = bytes.strip_prefix(MAGIC)?;
+        let (saved_size, rest) = rest.split_first_chunk::<8>()?;
+        let (saved_root, mut rest) = rest.split_first_chunk::<32>()?;
+        if u64::from_be_bytes(*saved_size) != size || saved_root != &root.0 {
+            return None;
+        }
+        let mut top = Top::empty();
+        while !rest.is_empty() {
+            let (i, tail) = rest.split_first_chunk::<4>()?;
+            let (kind, tail) = tail.split_first()?;
+            let (hash, tail) = tail.split_first_chunk::<32>()?;
+            let i = usize::try_from(u32::from_be_bytes(*i)).ok()?;
+            let kind = Kind::from_byte(*kind).filter(|k| *k != Kind::Empty)?;
+            if i >= 1 << TOP_DEPTH {
+                return None;
+            }
+            top.deepest().set(i, kind, Hash(*hash));
+            rest = tail;
+        }
+        top.fill_upper_levels();
+        (top.root() == *root).then_some(top)
+    }
+}
+
+/// The key right after `key`, if there is one.
+fn next_key(key: &Hash) -> Option<Hash> {
+    let mut next = *key;
+    for byte in next.0.iter_mut().rev() {
+        let (b, carry) = byte.overflowing_add(1);
+        *byte = b;
+        if !carry {
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// The map root of the log's last map head (every batch ends with one), or the empty map's.
+fn last_map_root(storage: &dyn Storage, size: u64) -> Result<Hash, StorageError> {
+    if size == 0 {
+        return Ok(EMPTY);
+    }
+    let bytes = storage
+        .entry(size - 1)?
+        .ok_or_else(|| StorageError::Corrupt(format!("entry {} is missing", size - 1)))?;
+    match decode_entry(&bytes).map(|e| e.body) {
+        Ok(Some(Body::MapHead(head))) => Hash::from_slice(&head.root)
+            .ok_or_else(|| StorageError::Corrupt("the last map head's root".into())),
+        _ => Err(StorageError::Corrupt(format!(
+            "the last entry ({}) is not a map head",
+            size - 1
+        ))),
+    }
+}
+
+/// The log's status map: the top in memory over the records in storage.
+pub struct StatusMap {
+    top: RwLock<Top>,
+}
+
+/// How [`StatusMap::open`] got the top.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// From the top saved when the log last stopped.
+    Loaded,
+    /// Rebuilt from every status record (no saved top, or one of another state).
+    Rebuilt,
+}
+
+impl StatusMap {
+    /// The map of the log in `storage` (tree size `size`): the saved top if it matches, else
+    /// rebuilt; either way its root must be the map root of the log's last map head.
+    pub fn open(storage: &dyn Storage, size: u64) -> Result<(StatusMap, Opened), StorageError> {
+        let root = last_map_root(storage, size)?;
+        let saved = storage.map_top()?;
+        let (top, opened) = match saved.and_then(|bytes| Top::load(&bytes, size, &root)) {
+            Some(top) => (top, Opened::Loaded),
+            None => (Top::rebuild(storage)?, Opened::Rebuilt),
+        };
+        if top.root() != root {
+            return Err(StorageError::Corrupt(format!(
+                "the status records give the map root {}, the log's last map head says {root}",
+                top.root()
+            )));
+        }
+        let map = StatusMap {
+            top: RwLock::new(top),
+        };
+        Ok((map, opened))
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, Top>, StorageError> {
+        self.top
+            .read()
+            .map_err(|_| StorageError::Backend("status map lock poisoned".into()))
+    }
+
+    /// The root hash.
+    pub fn root(&self) -> Result<Hash, StorageError> {
+        Ok(self.read()?.root())
+    }
+
+    /// A view of the map over `storage` for proofs and updates; it holds the top for reading,
+    /// so [`StatusMap::apply`] waits while it lives.
+    pub fn view<'a>(&'a self, storage: &'a dyn Storage) -> Result<MapView<'a>, StorageError> {
+        Ok(MapView {
+            top: self.read()?,
+            storage,
+            below: RefCell::default(),
+        })
+    }
+
+    /// Takes in the nodes of a committed update.
+    pub fn apply(&self, changes: &MapChanges) -> Result<(), StorageError> {
+        let mut top = self
+            .top
+            .write()
+            .map_err(|_| StorageError::Backend("status map lock poisoned".into()))?;
+        for (path, node) in changes.iter().filter(|(p, _)| p.depth <= TOP_DEPTH) {
+            match node {
+                // Every position on the key's path below holds that one key too.
+                MapNode::Leaf { key, .. } => {
+                    for depth in path.depth..=TOP_DEPTH {
+                        let at = position(&NodePath {
+                            depth,
+                            prefix: *key,
+                        });
+                        top.0[usize::from(depth)].set(at, Kind::Leaf, node.hash());
+                    }
+                }
+                MapNode::Internal { hash } => {
+                    top.0[usize::from(path.depth)].set(position(path), Kind::Internal, *hash);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves the top in storage as the top of the tree of `size`.
+    pub fn save(&self, storage: &dyn Storage, size: u64) -> Result<(), StorageError> {
+        let bytes = self.read()?.save(size);
+        storage.save_map_top(&bytes)
+    }
+}
+
+/// The map at one moment, as a [`MapStore`]: the top from memory, the subtrees below from the
+/// status records (each rebuilt once per view).
+pub struct MapView<'a> {
+    top: RwLockReadGuard<'a, Top>,
+    storage: &'a dyn Storage,
+    below: RefCell<HashMap<usize, BTreeMap<NodePath, MapNode>>>,
+}
+
+impl MapStore for MapView<'_> {
+    type Error = StorageError;
+
+    fn node(&self, path: &NodePath) -> Result<Option<MapNode>, StorageError> {
+        if path.depth <= TOP_DEPTH {
+            let level = &self.top.0[usize::from(path.depth)];
+            let i = position(path);
+            return match level.kind(i) {
+                Kind::Empty => Ok(None),
+                Kind::Internal => Ok(Some(MapNode::Internal {
+                    hash: level.hash(i),
+                })),
+                Kind::Leaf => match keys_below(self.storage, path)?[..] {
+                    [(key, value)] if leaf_hash(&key, &value) == level.hash(i) => {
+                        Ok(Some(MapNode::Leaf { key, value }))
+                    }
+                    _ => Err(StorageError::Corrupt(format!(
+                        "the status records under the map leaf at depth {} do not match it",
+                        path.depth
+                    ))),
+                },
+            };
+        }
+        let at = position(&NodePath {
+            depth: TOP_DEPTH,
+            prefix: path.prefix,
+        });
+        if self.top.0[usize::from(TOP_DEPTH)].kind(at) != Kind::Internal {
+            return Ok(None);
+        }
+        let mut below = self.below.borrow_mut();
+        if let std::collections::hash_map::Entry::Vacant(slot) = below.entry(at) {
+            let top_path = path_at(TOP_DEPTH, at);
+            let keys = keys_below(self.storage, &top_path)?;
+            slot.insert(status_map::subtree(top_path, &keys).into_iter().collect());
+        }
+        Ok(below.get(&at).and_then(|nodes| nodes.get(path)).copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Batch, MemoryStorage};
+    use certlog_verifier::proto::StatusRecord;
+    use certlog_verifier::status_map::{MapUpdate, MemoryMap, prove, verify};
+
+    fn key(n: u32) -> Hash {
+        certlog_verifier::merkle::leaf_hash(&n.to_be_bytes())
+    }
+
+    fn record(n: u32, version: u64) -> StatusRecord {
+        StatusRecord {
+            certificate_id: format!("C-{n}"),
+            issued_index: u64::from(n),
+            last_change_index: u64::from(n) + version,
+            ..StatusRecord::default()
+        }
+    }
+
+    /// Commits status records (and no entry: the map does not read them here) and the same
+    /// changes to a reference map held wholly in memory; checks both roots.
+    fn commit(
+        storage: &MemoryStorage,
+        map: &StatusMap,
+        reference: &mut MemoryMap,
+        records: &[(u32, u64)],
+    ) {
+        let (root, changes) = {
+            let view = map.view(storage).unwrap();
+            let mut update = MapUpdate::new(&view);
+            for (n, version) in records {
+                update.set(key(*n), status_record_hash(&record(*n, *version)));
+            }
+            update.finish().unwrap()
+        };
+        let mut expected = MapUpdate::new(&*reference);
+        for (n, version) in records {
+            expected.set(key(*n), status_record_hash(&record(*n, *version)));
+        }
+        let (expected_root, expected_changes) = expected.finish().unwrap();
+        reference.apply(expected_changes);
+        assert_eq!(root, expected_root);
+        let statuses = records
+            .iter()
+            .map(|(n, v)| (key(*n), record(*n, *v), u64::from(*n)))
+            .collect();
+        storage
+            .commit(&Batch {
+                statuses,
+                ..Batch::default()
+            })
+            .unwrap();
+        map.apply(&changes).unwrap();
+        assert_eq!(map.root().unwrap(), root);
+    }
+
+    #[test]
+    fn updates_and_proofs_match_a_map_held_in_memory() {
+        let storage = MemoryStorage::default();
+        let map = StatusMap {
+            top: RwLock::new(Top::empty()),
+        };
+        let mut reference = MemoryMap::default();
+        // One key, then a few (leaves in the top), then many (subtrees below it), then changes.
+        commit(&storage, &map, &mut reference, &[(0, 0)]);
+        commit(&storage, &map, &mut reference, &[(1, 0), (2, 0), (3, 0)]);
+        for batch in 0..8u32 {
+            let records: Vec<(u32, u64)> = (0..4000).map(|i| (4 + batch * 4000 + i, 0)).collect();
+            commit(&storage, &map, &mut reference, &records);
+        }
+        commit(
+            &storage,
+            &map,
+            &mut reference,
+            &[(7, 1), (20_000, 1), (0, 2)],
+        );
+        let root = map.root().unwrap();
+        let view = map.view(&storage).unwrap();
+        for n in [0, 1, 7, 500, 20_000, 31_999, 40_000, 1_000_000] {
+            let lookup = prove(&view, &key(n)).unwrap();
+            assert_eq!(lookup, prove(&reference, &key(n)).unwrap(), "key {n}");
+            verify(&root, &key(n), lookup.value.as_ref(), &lookup.proof).unwrap();
+        }
+        drop(view);
+        // Deep enough that subtrees below the top were rebuilt from the records.
+        assert!(
+            reference.0.keys().any(|p| p.depth > TOP_DEPTH),
+            "no node below the top"
+        );
+
+        // The top kept up to date, rebuilt from the records, and saved and loaded, are the same.
+        let rebuilt = Top::rebuild(&storage).unwrap();
+        assert_eq!(rebuilt.root(), root);
+        let saved = map.read().unwrap().save(77);
+        let loaded = Top::load(&saved, 77, &root).unwrap();
+        let kept = map.read().unwrap();
+        for depth in 0..=usize::from(TOP_DEPTH) {
+            for top in [&loaded, &*kept] {
+                assert!(top.0[depth].hashes == rebuilt.0[depth].hashes, "{depth}");
+                assert!(top.0[depth].kinds == rebuilt.0[depth].kinds, "{depth}");
+            }
+        }
+        drop(kept);
+        // A saved top of another size or root, or damaged, is not loaded.
+        assert!(Top::load(&saved, 78, &root).is_none());
+        assert!(Top::load(&saved, 77, &key(1)).is_none());
+        for at in [0, 20, 60, saved.len() - 1] {
+            let mut damaged = saved.clone();
+            damaged[at] ^= 1;
+            assert!(Top::load(&damaged, 77, &root).is_none(), "byte {at}");
+        }
+        assert!(Top::load(&saved[..saved.len() - 3], 77, &root).is_none());
+    }
+
+    #[test]
+    fn positions_and_paths_agree() {
+        for (depth, i) in [
+            (0u16, 0usize),
+            (1, 1),
+            (7, 100),
+            (20, (1 << 20) - 1),
+            (20, 12345),
+        ] {
+            let path = path_at(depth, i);
+            assert_eq!(position(&path), i);
+            let (first, last) = key_range(&path);
+            assert_eq!(
+                position(&NodePath {
+                    depth,
+                    prefix: last
+                }),
+                i
+            );
+            assert_eq!(first, path.prefix);
+        }
+        assert_eq!(next_key(&Hash([0xff; 32])), None);
+        let mut k = Hash([0; 32]);
+        k.0[31] = 0xff;
+        let mut want = Hash([0; 32]);
+        want.0[30] = 1;
+        assert_eq!(next_key(&k), Some(want));
+    }
+}
