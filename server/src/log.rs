@@ -264,6 +264,8 @@ impl Log {
     /// Checks and appends several entries, each as [`Log::submit`] does, queued together so
     /// that they land in the same integration batches; returns once all are durable or refused,
     /// one result per entry in order. One refused entry never affects the others.
+    /// Signatures are checked one by one, strictly: see `entry::verify_statement` for why not in
+    /// a batch.
     pub async fn submit_batch(
         &self,
         entries: Vec<Vec<u8>>,
