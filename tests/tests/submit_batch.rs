@@ -106,23 +106,31 @@ async fn an_empty_or_too_large_batch_is_invalid_argument() {
     );
 }
 
-#[test]
-fn load_with_batches_acknowledges_every_entry() {
+/// A new log with `certlog load --count COUNT --batch BATCH --json` run on it: the log and
+/// the report.
+fn loaded(count: &str, batch: &str) -> (Log, serde_json::Value) {
     let log = Log::start();
     let certifier = log.certifier("cb.example/load", &["EUCC"]);
+    let key = certifier.key_arg();
     let report = log.cli_json(&[
         "load",
         "--key",
-        certifier.key_arg(),
+        key,
         "--scheme",
         "EUCC",
         "--count",
-        "300",
+        count,
         "--batch",
-        "50",
+        batch,
         "--concurrency",
         "4",
     ]);
+    (log, report)
+}
+
+#[test]
+fn load_with_batches_acknowledges_every_entry() {
+    let (_log, report) = loaded("300", "50");
     assert_eq!(report["acknowledged"], 300, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
     assert_eq!(report["batch"], 50, "{report}");
@@ -141,19 +149,7 @@ fn load_with_batches_acknowledges_every_entry() {
 
 #[test]
 fn load_read_measures_proofs_statuses_and_tiles() {
-    let log = Log::start();
-    let certifier = log.certifier("cb.example/load", &["EUCC"]);
-    let write = log.cli_json(&[
-        "load",
-        "--key",
-        certifier.key_arg(),
-        "--scheme",
-        "EUCC",
-        "--count",
-        "600",
-        "--batch",
-        "100",
-    ]);
+    let (log, write) = loaded("600", "100");
     assert_eq!(write["errors"], 0, "{write}");
     let report = log.cli_json(&["load", "--read", "--count", "200", "--concurrency", "8"]);
     for kind in ["inclusion", "status", "tiles"] {
