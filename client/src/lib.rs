@@ -12,8 +12,9 @@ use certlog_proto::services::admin_client::AdminClient;
 use certlog_proto::services::certificate_log_client::CertificateLogClient;
 use certlog_proto::{
     CertificateRef, GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest,
-    GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, ProofBundle, SubmitRequest,
-    SubmitResponse, get_inclusion_proof_request::Leaf, get_proof_bundle_request as bundle_request,
+    GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, ProofBundle,
+    SubmitBatchRequest, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
+    get_proof_bundle_request as bundle_request, submit_batch_result,
 };
 use certlog_verifier::bundle::{Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
@@ -216,6 +217,19 @@ pub struct Receipt {
     pub witnessed: bool,
 }
 
+/// The log's acknowledgement of one entry of a batch: it is durable, in a signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The entry's index.
+    pub index: u64,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// Whether the same bytes were logged before (the index is then the earlier entry's).
+    pub duplicate: bool,
+    /// The size of a signed checkpoint that includes it.
+    pub tree_size: u64,
+}
+
 /// An inclusion proof as the log gave it.
 #[derive(Clone, Debug)]
 pub struct InclusionProof {
@@ -340,6 +354,52 @@ impl Client {
     /// the checkpoint that includes it and the inclusion proof, checked.
     pub async fn submit(&mut self, entry: Vec<u8>, wait: bool) -> Result<Receipt, ClientError> {
         self.send(Call::Submit, entry, wait).await
+    }
+
+    /// Submits certifiers' entries in one `SubmitBatch` call (at most
+    /// [`certlog_proto::MAX_BATCH_ENTRIES`]); returns once all are durable or refused, one
+    /// result per entry in order. A refused entry has the status `Submit` would give it alone.
+    pub async fn submit_batch(
+        &mut self,
+        entries: Vec<Vec<u8>>,
+    ) -> Result<Vec<Result<Acknowledged, ClientError>>, ClientError> {
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let results = self
+            .log
+            .submit_batch(SubmitBatchRequest { entries })
+            .await?
+            .into_inner()
+            .results;
+        if results.len() != leaves.len() {
+            return Err(ClientError::Verification(format!(
+                "{} results for {} entries",
+                results.len(),
+                leaves.len()
+            )));
+        }
+        results
+            .into_iter()
+            .zip(leaves)
+            .map(|(result, leaf)| match result.result {
+                Some(submit_batch_result::Result::Accepted(a)) if a.leaf_hash == leaf.0 => {
+                    Ok(Ok(Acknowledged {
+                        index: a.index,
+                        leaf_hash: leaf,
+                        duplicate: a.duplicate,
+                        tree_size: a.tree_size,
+                    }))
+                }
+                Some(submit_batch_result::Result::Accepted(_)) => Err(ClientError::Verification(
+                    "the log reports another leaf hash than the entry's".into(),
+                )),
+                Some(submit_batch_result::Result::Refused(r)) => Ok(Err(ClientError::Rpc(
+                    tonic::Status::new(tonic::Code::from_i32(r.code), r.message),
+                ))),
+                None => Err(ClientError::Verification(
+                    "a batch result is neither accepted nor refused".into(),
+                )),
+            })
+            .collect()
     }
 
     /// Submits an operator's registration of a certifier.

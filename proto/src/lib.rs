@@ -12,6 +12,9 @@ pub mod services {
     include!(concat!(env!("OUT_DIR"), "/certlog.v1.rs"));
 }
 
+/// The most entries a `SubmitBatch` request may hold; more, or none, is INVALID_ARGUMENT.
+pub const MAX_BATCH_ENTRIES: usize = 1024;
+
 /// The encoded file descriptor set of certlog.v1, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/certlog_v1_descriptor.bin"));

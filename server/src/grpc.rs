@@ -9,8 +9,10 @@ use certlog_proto::{
     CertificateRef, GetCheckpointRequest, GetCheckpointResponse, GetConsistencyProofRequest,
     GetConsistencyProofResponse, GetEntriesRequest, GetEntriesResponse, GetInclusionProofRequest,
     GetInclusionProofResponse, GetProofBundleRequest, GetStatusRequest, GetStatusResponse,
-    ProofBundle, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
-    get_proof_bundle_request::Certificate,
+    MAX_BATCH_ENTRIES, ProofBundle, SubmitBatchAccepted, SubmitBatchRefused, SubmitBatchRequest,
+    SubmitBatchResponse, SubmitBatchResult, SubmitRequest, SubmitResponse,
+    get_inclusion_proof_request::Leaf, get_proof_bundle_request::Certificate,
+    submit_batch_result::Result as BatchResult,
 };
 use certlog_verifier::Hash;
 use certlog_verifier::rules::Violation;
@@ -170,6 +172,54 @@ impl AdminService {
     }
 }
 
+/// The status of a refused submission, counted in the metrics by its code.
+fn refused(log: &Log, e: LogError) -> Status {
+    let status = Status::from(e);
+    log.metrics()
+        .rejected(&snake_case(&format!("{:?}", status.code())));
+    status
+}
+
+/// Appends the entries of a batch, each as `Submit` without `wait` would, and answers one
+/// result per entry; only an empty or too large batch fails as a whole.
+async fn submit_batch(
+    log: &Log,
+    request: SubmitBatchRequest,
+    channel: Channel,
+) -> Result<SubmitBatchResponse, Status> {
+    let count = request.entries.len();
+    if count == 0 || count > MAX_BATCH_ENTRIES {
+        return Err(refused(
+            log,
+            LogError::InvalidArgument(format!(
+                "SubmitBatch takes 1 to {MAX_BATCH_ENTRIES} entries, not {count}"
+            )),
+        ));
+    }
+    let results = log.submit_batch(request.entries, channel).await;
+    let results = results
+        .into_iter()
+        .map(|result| SubmitBatchResult {
+            result: Some(match result {
+                Ok(sequenced) => BatchResult::Accepted(SubmitBatchAccepted {
+                    index: sequenced.index,
+                    leaf_hash: sequenced.leaf_hash.0.to_vec(),
+                    duplicate: sequenced.duplicate,
+                    tree_size: sequenced.published.size,
+                }),
+                Err(e) => {
+                    let status = refused(log, e);
+                    BatchResult::Refused(SubmitBatchRefused {
+                        code: status.code() as i32,
+                        message: status.message().to_owned(),
+                    })
+                }
+            }),
+        })
+        .collect();
+    Ok(SubmitBatchResponse { results })
+}
+
 /// Appends an entry and, with `wait`, adds the checkpoint and the inclusion proof: on a log
 /// with witnesses, of a checkpoint their quorum cosigned, if one comes in time.
 async fn submit(
@@ -179,12 +229,7 @@ async fn submit(
 ) -> Result<SubmitResponse, Status> {
     let sequenced = match log.submit(request.entry, channel).await {
         Ok(sequenced) => sequenced,
-        Err(e) => {
-            let status = Status::from(e);
-            log.metrics()
-                .rejected(&snake_case(&format!("{:?}", status.code())));
-            return Err(status);
-        }
+        Err(e) => return Err(refused(log, e)),
     };
     let mut response = SubmitResponse {
         index: sequenced.index,
@@ -218,6 +263,15 @@ impl CertificateLog for CertificateLogService {
         request: Request<SubmitRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
         submit(&self.0, request.into_inner(), Channel::Certifier)
+            .await
+            .map(Response::new)
+    }
+
+    async fn submit_batch(
+        &self,
+        request: Request<SubmitBatchRequest>,
+    ) -> Result<Response<SubmitBatchResponse>, Status> {
+        submit_batch(&self.0, request.into_inner(), Channel::Certifier)
             .await
             .map(Response::new)
     }

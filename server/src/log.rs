@@ -265,6 +265,21 @@ impl Log {
         Ok(sequenced)
     }
 
+    /// Checks and appends several entries, each as [`Log::submit`] does, queued together so
+    /// that they land in the same integration batches; returns once all are durable or refused,
+    /// one result per entry in order. One refused entry never affects the others.
+    /// Signatures are checked one by one, strictly: see `entry::verify_statement` for why not in
+    /// a batch.
+    pub async fn submit_batch(
+        &self,
+        entries: Vec<Vec<u8>>,
+        channel: Channel,
+    ) -> Vec<Result<Sequenced, LogError>> {
+        // Each future checks its entry and queues it on its first poll, so all are queued
+        // before the first answer is awaited.
+        futures_util::future::join_all(entries.into_iter().map(|e| self.submit(e, channel))).await
+    }
+
     /// The size to answer for: the latest when `size` is 0, else `size` if the log has it.
     fn tree_size(&self, size: u64) -> Result<u64, LogError> {
         let latest = self.published().size;

@@ -18,8 +18,9 @@ use std::net::{SocketAddr, TcpStream};
 
 use certlog_proto::{
     CertificateRef, GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest,
-    GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, SubmitRequest,
-    get_inclusion_proof_request::Leaf, get_proof_bundle_request::Certificate as BundleTarget,
+    GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, SubmitBatchRequest,
+    SubmitRequest, get_inclusion_proof_request::Leaf,
+    get_proof_bundle_request::Certificate as BundleTarget,
 };
 use certlog_tests::witness::Witness;
 use certlog_tests::{
@@ -250,6 +251,7 @@ fn corrupt(bytes: &[u8], find: &[u8], offset: usize, to: u8) -> Vec<u8> {
 }
 
 const SUBMIT: &str = "/certlog.v1.CertificateLog/Submit";
+const SUBMIT_BATCH: &str = "/certlog.v1.CertificateLog/SubmitBatch";
 const REGISTER: &str = "/certlog.v1.Admin/RegisterCertifier";
 const CHECKPOINT: &str = "/certlog.v1.CertificateLog/GetCheckpoint";
 const ENTRIES: &str = "/certlog.v1.CertificateLog/GetEntries";
@@ -637,6 +639,34 @@ fn cases(f: &Fixture) -> Vec<Case> {
             grpc(SUBMIT, &submit_request_of(262_145)),
             Grpc(Code::ResourceExhausted),
             "found 262145 bytes",
+        ),
+        case(
+            "grpc: SubmitBatch of no entries",
+            grpc(SUBMIT_BATCH, &SubmitBatchRequest { entries: vec![] }),
+            Grpc(Code::InvalidArgument),
+            "SubmitBatch takes 1 to 1024 entries, not 0",
+        ),
+        case(
+            "grpc: SubmitBatch of 1,025 entries",
+            grpc(
+                SUBMIT_BATCH,
+                &SubmitBatchRequest {
+                    entries: vec![new_entry(); 1025],
+                },
+            ),
+            Grpc(Code::InvalidArgument),
+            "SubmitBatch takes 1 to 1024 entries, not 1025",
+        ),
+        case(
+            "grpc: SubmitBatch over the message limit",
+            grpc(
+                SUBMIT_BATCH,
+                &SubmitBatchRequest {
+                    entries: vec![vec![0x0a; 60_000]; 5],
+                },
+            ),
+            Grpc(Code::ResourceExhausted),
+            too_large,
         ),
         case(
             "grpc: an entry of 65,536 bytes to the Admin service",

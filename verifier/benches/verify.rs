@@ -1,5 +1,8 @@
 //! What a verifier spends its time on: RFC 6962 proof checks in a tree of a million leaves, a
-//! signed checkpoint check, and the signed-note parser alone.
+//! signed checkpoint check, the signed-note parser alone, and statement signatures checked one
+//! by one (`verify_strict`, what the log does) against ed25519-dalek's `verify_batch`, bare and
+//! with the subgroup checks that would make it accept exactly what `verify_strict` accepts
+//! (see tests/batch_verification.rs for why the log does not use it).
 //!
 //! Run with `cargo bench -p certlog-verifier --bench verify`.
 
@@ -125,11 +128,61 @@ fn checkpoints(c: &mut Criterion) {
     });
 }
 
+/// `verify_batch` over signatures whose R is first checked as `verify_strict` would check it
+/// (canonical, not of small order) and also torsion-free, the check that closes the gap between
+/// the batch equation and the strict one (the key's is checked once, as a log could per key).
+fn batch_with_subgroup_checks(
+    messages: &[&[u8]],
+    signatures: &[ed25519_dalek::Signature],
+    keys: &[ed25519_dalek::VerifyingKey],
+) -> bool {
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let strict_r = signatures.iter().all(|s| {
+        let r = CompressedEdwardsY(*s.r_bytes());
+        r.decompress()
+            .is_some_and(|p| p.compress() == r && !p.is_small_order() && p.is_torsion_free())
+    });
+    strict_r && ed25519_dalek::verify_batch(messages, signatures, keys).is_ok()
+}
+
+fn statement_signatures(c: &mut Criterion) {
+    let key = SigningKey::from_seed("cb.example", KeyType::Ed25519, &[9; 32]).unwrap();
+    let vkey = key.verifier_key();
+    for n in [64usize, 256] {
+        let messages: Vec<Vec<u8>> = (0..n)
+            .map(|i| format!("certlog statement {i:04}: {}", "x".repeat(400)).into_bytes())
+            .collect();
+        let signatures: Vec<[u8; 64]> = messages.iter().map(|m| key.sign_bytes(m)).collect();
+        let dalek: Vec<_> = signatures
+            .iter()
+            .map(ed25519_dalek::Signature::from_bytes)
+            .collect();
+        let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let keys = vec![*vkey.public_key(); n];
+        let mut group = c.benchmark_group(format!("statements/{n}"));
+        group.throughput(criterion::Throughput::Elements(n as u64));
+        group.bench_function("verify_strict each", |b| {
+            b.iter(|| {
+                refs.iter()
+                    .zip(&signatures)
+                    .all(|(m, s)| vkey.verify_bytes(black_box(m), black_box(s)))
+            })
+        });
+        group.bench_function("verify_batch", |b| {
+            b.iter(|| ed25519_dalek::verify_batch(black_box(&refs), black_box(&dalek), &keys))
+        });
+        group.bench_function("verify_batch + subgroup checks", |b| {
+            b.iter(|| batch_with_subgroup_checks(black_box(&refs), black_box(&dalek), &keys))
+        });
+        group.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = proofs, checkpoints
+    targets = proofs, checkpoints, statement_signatures
 }
 criterion_main!(benches);

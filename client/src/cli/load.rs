@@ -1,7 +1,8 @@
 //! `certlog load`: a load generator. Signs `--count` distinct certificates first, then submits
-//! them with `--concurrency` requests in flight and reports throughput and the latency to a
-//! durable acknowledgement (which, in certlog, is also inclusion in a signed checkpoint: the
-//! log answers only after the batch's checkpoint is signed and stored).
+//! them with `--concurrency` requests in flight (one entry per `Submit`, or `--batch` entries per
+//! `SubmitBatch`) and reports throughput and the latency to a durable acknowledgement (which, in
+//! certlog, is also inclusion in a signed checkpoint: the log answers only after the batch's
+//! checkpoint is signed and stored). `--read` measures reads instead (see [`super::load_read`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,20 +20,31 @@ use super::{Context, Output, signing_key};
 #[derive(clap::Args)]
 pub struct Args {
     /// The certifier's private key (registered for --scheme).
-    #[arg(long)]
-    key: std::path::PathBuf,
+    #[arg(long, required_unless_present = "read")]
+    key: Option<std::path::PathBuf>,
     /// The scheme of the certificates.
-    #[arg(long)]
-    scheme: String,
-    /// How many certificates to submit.
+    #[arg(long, required_unless_present = "read")]
+    scheme: Option<String>,
+    /// How many certificates to submit (with --read: operations of each kind).
     #[arg(long, default_value_t = 10_000)]
-    count: usize,
+    pub(super) count: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
-    concurrency: usize,
+    pub(super) concurrency: usize,
     /// gRPC connections to spread the requests over.
     #[arg(long, default_value_t = 4)]
-    connections: usize,
+    pub(super) connections: usize,
+    /// Entries per request: 1 sends each with Submit, more sends them with SubmitBatch (at
+    /// most 1024).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    batch: u16,
+    /// Measures reads of an existing log instead: inclusion proofs and status lookups over
+    /// gRPC, tiles and entry bundles over HTTP, --count of each.
+    #[arg(long, conflicts_with_all = ["key", "scheme", "batch"])]
+    read: bool,
+    /// With --read: runs each kind for this long (e.g. 10s) rather than --count operations.
+    #[arg(long, requires = "read", value_parser = humantime::parse_duration)]
+    pub(super) duration: Option<Duration>,
 }
 
 /// `count` distinct certificates, signed, using every core.
@@ -85,16 +97,57 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
-    let key = signing_key(&args.key)?;
-    let signing_started = Instant::now();
-    let entries = Arc::new(sign_all(&key, &args.scheme, args.count)?);
-    let signing = signing_started.elapsed();
+/// The p50, p99 and maximum of some latencies, in milliseconds; sorts them.
+pub(super) fn summary(latencies: &mut [Duration]) -> (f64, f64, f64) {
+    latencies.sort();
+    (
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
+        percentile(latencies, 1.0),
+    )
+}
 
+/// `connections` connections to the log.
+pub(super) async fn connect_all(cx: &Context, connections: usize) -> anyhow::Result<Vec<Client>> {
     let mut clients = Vec::new();
-    for _ in 0..args.connections.max(1) {
+    for _ in 0..connections.max(1) {
         clients.push(cx.connect().await?);
     }
+    Ok(clients)
+}
+
+/// Sends `entries` (one `Submit`, or one `SubmitBatch` of several); returns how many the log
+/// acknowledged and the errors, one per entry refused (or per entry of a failed call).
+async fn send(client: &mut Client, entries: &[Vec<u8>]) -> (usize, Vec<String>) {
+    if let [entry] = entries {
+        return match client.submit(entry.clone(), false).await {
+            Ok(_) => (1, Vec::new()),
+            Err(e) => (0, vec![e.to_string()]),
+        };
+    }
+    match client.submit_batch(entries.to_vec()).await {
+        Ok(results) => {
+            let errors: Vec<String> = results
+                .iter()
+                .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+                .collect();
+            (results.len() - errors.len(), errors)
+        }
+        Err(e) => (0, vec![e.to_string(); entries.len()]),
+    }
+}
+
+pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
+    let (Some(key), Some(scheme)) = (&args.key, &args.scheme) else {
+        return super::load_read::run(cx, &args).await;
+    };
+    let key = signing_key(key)?;
+    let signing_started = Instant::now();
+    let entries = Arc::new(sign_all(&key, scheme, args.count)?);
+    let signing = signing_started.elapsed();
+    let batch = usize::from(args.batch);
+
+    let mut clients = connect_all(cx, args.connections).await?;
     let size_before = clients[0].checkpoint(0).await?.checkpoint.size;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -106,13 +159,18 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
             let mut latencies = Vec::new();
             let mut errors = Vec::new();
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(entry) = entries.get(i) else { break };
-                let t = Instant::now();
-                match client.submit(entry.clone(), false).await {
-                    Ok(_) => latencies.push(t.elapsed()),
-                    Err(e) => errors.push(e.to_string()),
+                let i = next.fetch_add(batch, Ordering::Relaxed);
+                let Some(chunk) = entries.get(i..entries.len().min(i + batch)) else {
+                    break;
+                };
+                if chunk.is_empty() {
+                    break;
                 }
+                let t = Instant::now();
+                let (acknowledged, refused) = send(&mut client, chunk).await;
+                // Every entry of a call is acknowledged when the call returns.
+                latencies.extend(std::iter::repeat_n(t.elapsed(), acknowledged));
+                errors.extend(refused);
             }
             (latencies, errors)
         }));
@@ -126,17 +184,19 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
     }
     let elapsed = started.elapsed();
     let size_after = clients[0].checkpoint(0).await?.checkpoint.size;
-    latencies.sort();
     let rate = latencies.len() as f64 / elapsed.as_secs_f64();
-    let (p50, p99, max) = (
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0),
-    );
+    let (p50, p99, max) = summary(&mut latencies);
+    let how = if batch == 1 {
+        "one entry per Submit".to_string()
+    } else {
+        format!("{batch} entries per SubmitBatch")
+    };
     let text = format!(
         "signed {} certificates in {:.1} s\n\
-         submitted {} in {:.2} s: {:.0} durable appends/s, {} errors\n\
-         latency to a durable, checkpointed acknowledgement: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms\n\
+         submitted {} ({how}) in {:.2} s: {:.0} durable appends/s, {} errors\n\
+         latency to a durable acknowledgement:            p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms\n\
+         latency to inclusion in a signed checkpoint:     p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms\n\
+         (the same figures: the log acknowledges an entry only once the checkpoint that includes it is signed and stored)\n\
          tree size {size_before} -> {size_after}\n{}",
         args.count,
         signing.as_secs_f64(),
@@ -150,10 +210,15 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
             .unwrap_or_default(),
     );
     let json = json!({
-        "count": args.count, "concurrency": args.concurrency, "acknowledged": latencies.len(),
+        "count": args.count, "concurrency": args.concurrency, "connections": args.connections,
+        "batch": batch, "acknowledged": latencies.len(),
         "errors": errors.len(), "first_error": errors.first(),
         "seconds": elapsed.as_secs_f64(), "appends_per_second": rate,
         "latency_ms": { "p50": p50, "p99": p99, "max": max },
+        // In certlog an acknowledgement comes only once the entry's checkpoint is signed and
+        // stored: the same figures.
+        "checkpoint_inclusion_latency_ms": { "p50": p50, "p99": p99, "max": max },
+        "signing_seconds": signing.as_secs_f64(),
         "tree_size_before": size_before, "tree_size_after": size_after,
     });
     Ok(Output { text, json })

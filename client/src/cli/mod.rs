@@ -7,6 +7,7 @@ mod bundle;
 mod certifier;
 mod keygen;
 mod load;
+mod load_read;
 mod read;
 mod status_change;
 mod submit;

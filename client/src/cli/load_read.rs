@@ -1,0 +1,252 @@
+//! `certlog load --read`: measures the reads of an existing log, one kind after the other, each
+//! with `--concurrency` requests in flight for `--count` operations (or `--duration`):
+//!
+//! - inclusion proofs over gRPC (`GetInclusionProof` of a random index of the latest checkpoint,
+//!   checked against that checkpoint's root, RFC 9162 2.1.3.2);
+//! - status lookups over gRPC (`GetStatus` of certificates issued in the log, found first with
+//!   `GetEntries`);
+//! - tiles over HTTP (C2SP tlog-tiles: random full level-0 hash tiles and entry bundles).
+//!
+//! gRPC requests are spread over `--connections` HTTP/2 connections; HTTP requests share one
+//! connection pool.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use certlog_verifier::entry;
+use certlog_verifier::merkle;
+use certlog_verifier::proto::statement::Body;
+use certlog_verifier::tiles::{TILE_WIDTH, TileId, TileLevel};
+use serde_json::json;
+
+use super::load::{Args, connect_all, summary};
+use super::{Context, Output};
+use crate::tiles::TileClient;
+
+/// How many of the latest entries are read to find certificates to look up.
+const ID_WINDOW: u64 = 4096;
+
+/// What one kind of read measured.
+struct Measured {
+    /// `inclusion`, `status` or `tiles`.
+    name: &'static str,
+    /// For people.
+    title: &'static str,
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+    elapsed: Duration,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// A 64-bit mix of `x` (SplitMix64's finaliser): random enough to pick indexes, no state.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Runs `op(n)` for n = 0, 1, ... with `args.concurrency` in flight, until `args.count`
+/// operations or `args.duration` have passed.
+async fn measure<F, Fut>(
+    args: &Args,
+    name: &'static str,
+    title: &'static str,
+    op: F,
+) -> anyhow::Result<Measured>
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + d);
+    let count = args.count as u64;
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (next, op) = (next.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let done = match deadline {
+                    Some(deadline) => Instant::now() >= deadline,
+                    None => n >= count,
+                };
+                if done {
+                    break;
+                }
+                let t = Instant::now();
+                match op(n).await {
+                    Ok(()) => latencies.push(t.elapsed()),
+                    Err(e) => errors.push(e),
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (l, e) = task.await.context("a load task failed")?;
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    Ok(Measured {
+        name,
+        title,
+        latencies,
+        errors,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// (scheme, certificate ID) of the certificates issued among the latest entries of a tree.
+async fn issued_certificates(
+    client: &mut crate::Client,
+    size: u64,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let start = size.saturating_sub(ID_WINDOW);
+    let entries = client.entries(start, size).await?;
+    Ok(entries
+        .iter()
+        .filter_map(|bytes| {
+            let decoded = entry::decode_entry(bytes).ok()?;
+            let statement = entry::decode_statement(entry::signed_statement(&decoded)?).ok()?;
+            match statement.body? {
+                Body::CertificateIssued(c) => Some((c.scheme, c.certificate_id)),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
+pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
+    let clients = Arc::new(connect_all(cx, args.connections).await?);
+    let tiles = TileClient::new(&cx.server, &cx.tls)?;
+    let mut first = clients[0].clone();
+    let checkpoint = first.checkpoint(0).await?.checkpoint;
+    let (size, root) = (checkpoint.size, checkpoint.root);
+    if size == 0 {
+        anyhow::bail!("the log is empty: nothing to read");
+    }
+    let ids = Arc::new(issued_certificates(&mut first, size).await?);
+    if ids.is_empty() {
+        anyhow::bail!(
+            "no certificate among the latest {} entries of the log: nothing to look up",
+            size.min(ID_WINDOW)
+        );
+    }
+    let seed = mix(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64));
+
+    let pick = {
+        let clients = clients.clone();
+        move |n: u64| clients[(n % clients.len() as u64) as usize].clone()
+    };
+    let inclusion = {
+        let pick = pick.clone();
+        measure(args, "inclusion", "inclusion proofs (gRPC)", move |n| {
+            let mut client = pick(n);
+            async move {
+                let index = mix(seed ^ n) % size;
+                let p = client
+                    .inclusion_proof(Ok(index), size)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if p.tree_size != size {
+                    return Err(format!("proof for tree size {}, not {size}", p.tree_size));
+                }
+                merkle::verify_inclusion(&p.leaf_hash, index, size, &p.proof, &root)
+                    .map_err(|e| format!("inclusion proof of {index}: {e}"))
+            }
+        })
+        .await?
+    };
+    let status = measure(args, "status", "status lookups (gRPC)", move |n| {
+        let mut client = pick(n);
+        let ids = ids.clone();
+        async move {
+            let (scheme, id) = &ids[(mix(seed ^ n) % ids.len() as u64) as usize];
+            let (record, _) = client.status(scheme, id).await.map_err(|e| e.to_string())?;
+            if record.certificate_id != *id {
+                return Err(format!("asked for {scheme}/{id}, got another certificate"));
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    // Full tiles when there are some, else the partial one of the whole tree.
+    let (tile_count, width) = match size / u64::from(TILE_WIDTH) {
+        0 => (1, size as u16),
+        full => (full, TILE_WIDTH),
+    };
+    let tile_reads = measure(args, "tiles", "tiles and entry bundles (HTTP)", move |n| {
+        let tiles = tiles.clone();
+        async move {
+            let tile = |level| TileId {
+                level,
+                index: mix(seed ^ n) % tile_count,
+                width,
+            };
+            let read = if n % 2 == 0 {
+                tiles
+                    .hash_tile(tile(TileLevel::Hashes(0)))
+                    .await
+                    .map(|_| ())
+            } else {
+                tiles
+                    .entry_bundle(tile(TileLevel::Entries))
+                    .await
+                    .map(|_| ())
+            };
+            read.map_err(|e| crate::error_chain(&e))
+        }
+    })
+    .await?;
+
+    let mut text = format!(
+        "read tree size {size} with {} requests in flight over {} gRPC connections\n",
+        args.concurrency,
+        clients.len()
+    );
+    let mut kinds = serde_json::Map::new();
+    for mut m in [inclusion, status, tile_reads] {
+        let rate = m.rate();
+        let (p50, p99, max) = summary(&mut m.latencies);
+        text.push_str(&format!(
+            "{}: {} in {:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms, \
+             {} errors\n{}",
+            m.title,
+            m.latencies.len(),
+            m.elapsed.as_secs_f64(),
+            m.errors.len(),
+            m.errors
+                .first()
+                .map(|e| format!("  first error: {e}\n"))
+                .unwrap_or_default(),
+        ));
+        kinds.insert(
+            m.name.into(),
+            json!({
+                "operations": m.latencies.len(), "errors": m.errors.len(),
+                "first_error": m.errors.first(), "seconds": m.elapsed.as_secs_f64(),
+                "operations_per_second": rate,
+                "latency_ms": { "p50": p50, "p99": p99, "max": max },
+            }),
+        );
+    }
+    let json = json!({
+        "tree_size": size, "concurrency": args.concurrency, "connections": clients.len(),
+        "kinds": kinds,
+    });
+    Ok(Output { text, json })
+}
