@@ -414,31 +414,28 @@ impl Sequencer {
         let published_now = self.published.borrow().clone();
 
         for (sub, reply) in batch {
-            // Identical bytes are the same entry: answer with its index.
+            // Identical bytes are the same entry: answer with its index. (Identical bytes of a
+            // stored entry always break the rules, which refuse a second issuance, a
+            // registration or retirement of the same name, and a status change that does not
+            // follow the certificate's last entry: storage is asked only after a refusal.)
             if let Some(&index) = in_batch.get(&sub.leaf_hash) {
                 waiting.push((reply, index, sub.leaf_hash, true));
                 continue;
             }
-            match self.storage.leaf_index(&sub.leaf_hash) {
-                Ok(Some(index)) => {
-                    let _ = reply.send(Ok(Sequenced {
-                        index,
-                        leaf_hash: sub.leaf_hash,
-                        duplicate: true,
-                        published: published_now.clone(),
-                    }));
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = reply.send(Err(SequenceError::Rule(RuleError::State(e))));
-                    continue;
-                }
-            }
             let index = self.range.size();
             match rules::apply(&sub.signed, &sub.statement, index, &state) {
                 Err(e) => {
-                    let _ = reply.send(Err(SequenceError::Rule(e)));
+                    let answer = match self.storage.leaf_index(&sub.leaf_hash) {
+                        Ok(Some(index)) => Ok(Sequenced {
+                            index,
+                            leaf_hash: sub.leaf_hash,
+                            duplicate: true,
+                            published: published_now.clone(),
+                        }),
+                        Ok(None) => Err(SequenceError::Rule(e)),
+                        Err(e) => Err(SequenceError::Rule(RuleError::State(e))),
+                    };
+                    let _ = reply.send(answer);
                     continue;
                 }
                 Ok(Change::Certifier { name, record }) => {

@@ -41,7 +41,8 @@ pub trait OrderedKv: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
     /// The pairs with `from <= key < to` (no upper bound without `to`), in key order, at most
-    /// `limit` of them.
+    /// `limit` of them. A scan stays within one kind of record: the keys that start with the
+    /// first byte of `from` (every scan of this layout does).
     fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs>;
 
     /// Writes every pair atomically; durable when it returns.

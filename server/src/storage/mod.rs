@@ -317,4 +317,33 @@ pub(crate) mod tests {
         assert_eq!(indexes.len(), 300);
         assert!(indexes.windows(2).all(|w| w[0] < w[1]));
     }
+
+    #[test]
+    fn every_embedded_backend_passes_the_suite_and_keeps_its_commits() {
+        for backend in Backend::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            suite(&*backend.open(dir.path()).unwrap());
+
+            let dir = tempfile::tempdir().unwrap();
+            backend
+                .open(dir.path())
+                .unwrap()
+                .commit(&batch(0, 2))
+                .unwrap();
+            // fjall lets go of its lock file once its background threads have ended, a little
+            // after the database is dropped.
+            let store = (0..200)
+                .find_map(|_| match backend.open(dir.path()) {
+                    Ok(store) => Some(store),
+                    Err(e) if e.to_string().contains("locked") => {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        None
+                    }
+                    Err(e) => panic!("{backend:?}: {e}"),
+                })
+                .unwrap();
+            assert_eq!(store.size().unwrap(), 2, "{backend:?}");
+            assert_eq!(store.entry(1).unwrap(), Some(b"entry 1".to_vec()));
+        }
+    }
 }

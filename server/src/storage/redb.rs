@@ -78,36 +78,3 @@ impl OrderedKv for Redb {
         tx.commit().map_err(backend)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::{Batch, KvStorage, Storage};
-    use certlog_verifier::Hash;
-
-    #[test]
-    fn passes_the_storage_suite() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.redb");
-        super::super::tests::suite(&KvStorage(Redb::open(&path).unwrap()));
-    }
-
-    #[test]
-    fn a_commit_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.redb");
-        {
-            let store = KvStorage(Redb::open(&path).unwrap());
-            let batch = Batch {
-                size: 1,
-                entries: vec![(0, b"x".to_vec(), Hash([1; 32]))],
-                checkpoint: "c\n".into(),
-                ..Batch::default()
-            };
-            store.commit(&batch).unwrap();
-        }
-        let store = KvStorage(Redb::open(&path).unwrap());
-        assert_eq!(store.size().unwrap(), 1);
-        assert_eq!(store.entry(0).unwrap(), Some(b"x".to_vec()));
-    }
-}

@@ -58,34 +58,3 @@ impl OrderedKv for Sled {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::{Batch, KvStorage, Storage};
-    use certlog_verifier::Hash;
-
-    #[test]
-    fn passes_the_storage_suite() {
-        let dir = tempfile::tempdir().unwrap();
-        super::super::tests::suite(&KvStorage(Sled::open(dir.path()).unwrap()));
-    }
-
-    #[test]
-    fn a_commit_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = KvStorage(Sled::open(dir.path()).unwrap());
-            let batch = Batch {
-                size: 1,
-                entries: vec![(0, b"x".to_vec(), Hash([1; 32]))],
-                checkpoint: "c\n".into(),
-                ..Batch::default()
-            };
-            store.commit(&batch).unwrap();
-        }
-        let store = KvStorage(Sled::open(dir.path()).unwrap());
-        assert_eq!(store.size().unwrap(), 1);
-        assert_eq!(store.entry(0).unwrap(), Some(b"x".to_vec()));
-    }
-}
