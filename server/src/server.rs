@@ -19,7 +19,7 @@ use crate::config::ServeArgs;
 use crate::cosigner::Cosigner;
 use crate::grpc::{AdminService, CertificateLogService};
 use crate::keys::load_or_create_keys;
-use crate::limits::Limited;
+use crate::limits::{Limited, no_delay};
 use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::tls::{Peer, TlsListener};
@@ -156,7 +156,7 @@ pub async fn serve(
     let idle = Duration::from_secs(args.idle_timeout.max(1));
     let mut serving = match tls {
         None => serve_on(
-            Limited::new(listener, args.max_connections, idle),
+            Limited::new(no_delay(listener), args.max_connections, idle),
             app,
             stopped,
         ),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::limits::Limited;
+use crate::limits::{Limited, NoDelay, set_no_delay};
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -283,8 +283,8 @@ pub struct Peer {
     pub client_certificate: ClientCertificate,
 }
 
-impl Connected<IncomingStream<'_, Limited<TcpListener>>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, Limited<TcpListener>>) -> Peer {
+impl Connected<IncomingStream<'_, Limited<NoDelay>>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, Limited<NoDelay>>) -> Peer {
         Peer {
             addr: *stream.remote_addr(),
             client_certificate: ClientCertificate::None,
@@ -409,7 +409,8 @@ impl Listener for TlsListener {
             tokio::select! {
                 accepted = self.tcp.accept(), if self.handshakes.len() < MAX_HANDSHAKES => {
                     match accepted {
-                        Ok((tcp, addr)) => {
+                        Ok((mut tcp, addr)) => {
+                            set_no_delay(&mut tcp);
                             let acceptor = self.acceptor.clone();
                             let client_ca = self.client_ca.clone();
                             self.handshakes.spawn(handshake(acceptor, client_ca, tcp, addr));
