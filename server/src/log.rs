@@ -20,7 +20,7 @@ use crate::cosigner::Cosigner;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 use crate::reader::CachedTiles;
-use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Submission};
+use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Started, Submission};
 use crate::status_map::StatusMap;
 use crate::storage::{Storage, StorageError};
 
@@ -166,13 +166,12 @@ pub struct Log {
 }
 
 impl Log {
-    /// A log over `storage` and its status `map`, written by `sequencer`, administered with
-    /// `operator`'s key and signing with the key that `log_key` verifies.
+    /// A log over `storage`, written by the `sequencer` started over it (whose handle, published
+    /// state and status map it keeps), administered with `operator`'s key and signing with the
+    /// key that `log_key` verifies.
     pub fn new(
         storage: Arc<dyn Storage>,
-        sequencer: SequencerHandle,
-        published: watch::Receiver<Arc<Published>>,
-        map: Arc<StatusMap>,
+        sequencer: &Started,
         operator: VerifierKey,
         log_key: VerifierKey,
         cosigner: Cosigner,
@@ -181,9 +180,9 @@ impl Log {
         Log {
             tiles: CachedTiles::new(storage.clone(), TILE_CACHE),
             storage,
-            sequencer,
-            published,
-            map,
+            sequencer: sequencer.handle.clone(),
+            published: sequencer.published.clone(),
+            map: sequencer.map.clone(),
             operator,
             log_key,
             cosigner,
@@ -245,14 +244,14 @@ impl Log {
             &Committed(&*self.storage),
         )?;
         entry::verify_statement(&signed, &key).map_err(RuleError::Entry)?;
-        if let Some(limit) = &self.rate_limit {
-            if !limit.take(&signed.signer, received) {
-                return Err(LogError::Overloaded(format!(
-                    "{} is over its rate limit of {} submissions a second: retry later",
-                    signed.signer,
-                    limit.per_second()
-                )));
-            }
+        if let Some(limit) = &self.rate_limit
+            && !limit.take(&signed.signer, received)
+        {
+            return Err(LogError::Overloaded(format!(
+                "{} is over its rate limit of {} submissions a second: retry later",
+                signed.signer,
+                limit.per_second()
+            )));
         }
         let submission = Submission {
             leaf_hash: leaf_hash(&bytes),

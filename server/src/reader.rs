@@ -64,25 +64,24 @@ impl TileReader for &CachedTiles {
     type Error = StorageError;
 
     fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Arc<[u8]>, StorageError> {
-        if let Ok(cache) = self.cache.lock() {
-            if let Some(tile) = cache.tiles.get(&(level, index)) {
-                return Ok(tile.clone());
-            }
+        if let Ok(cache) = self.cache.lock()
+            && let Some(tile) = cache.tiles.get(&(level, index))
+        {
+            return Ok(tile.clone());
         }
         let tile: Arc<[u8]> = StorageTiles(&*self.storage)
             .read_tile(level, index, min_width)?
             .into();
-        if tile.len() == FULL_TILE_BYTES {
-            if let Ok(mut cache) = self.cache.lock() {
-                if cache.capacity > 0 && cache.tiles.insert((level, index), tile.clone()).is_none()
-                {
-                    cache.order.push_back((level, index));
-                    if cache.order.len() > cache.capacity {
-                        if let Some(old) = cache.order.pop_front() {
-                            cache.tiles.remove(&old);
-                        }
-                    }
-                }
+        if tile.len() == FULL_TILE_BYTES
+            && let Ok(mut cache) = self.cache.lock()
+            && cache.capacity > 0
+            && cache.tiles.insert((level, index), tile.clone()).is_none()
+        {
+            cache.order.push_back((level, index));
+            if cache.order.len() > cache.capacity
+                && let Some(old) = cache.order.pop_front()
+            {
+                cache.tiles.remove(&old);
             }
         }
         Ok(tile)

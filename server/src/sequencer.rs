@@ -340,7 +340,7 @@ impl Sequencer {
     ) {
         let tiles = &mut self.tiles;
         self.range.append(leaf, |node: NodeId, hash| {
-            if node.level % TILE_HEIGHT == 0 {
+            if node.level.is_multiple_of(TILE_HEIGHT) {
                 let level = node.level / TILE_HEIGHT;
                 touched.insert(level);
                 if let Some(tile) = tiles.push(level, hash) {

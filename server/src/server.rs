@@ -75,7 +75,6 @@ pub async fn serve(
         metrics.clone(),
     )
     .context("starting the sequencer")?;
-    let sequencer_thread = started.thread;
     let sequencer = started.handle.clone();
     let size = started.published.borrow().size;
     let mut sequencer_running = started.published.clone();
@@ -89,9 +88,7 @@ pub async fn serve(
     let log = Arc::new(
         Log::new(
             storage,
-            started.handle,
-            started.published,
-            started.map,
+            &started,
             keys.operator.verifier_key(),
             keys.log.verifier_key(),
             cosigner,
@@ -99,6 +96,7 @@ pub async fn serve(
         )
         .with_rate_limit(args.rate_limit),
     );
+    let sequencer_thread = started.thread;
 
     let client_ca = tls
         .as_ref()

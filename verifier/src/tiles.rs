@@ -267,7 +267,7 @@ pub fn tile_hashes<E>(bytes: &[u8]) -> Result<Vec<Hash>, TileError<E>> {
 }
 
 fn check_tile_length<E>(bytes: &[u8]) -> Result<usize, TileError<E>> {
-    if bytes.is_empty() || bytes.len() % Hash::LEN != 0 || bytes.len() > Hash::LEN * 256 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(Hash::LEN) || bytes.len() > Hash::LEN * 256 {
         return Err(TileError::BadLength(bytes.len()));
     }
     Ok(bytes.len() / Hash::LEN)
