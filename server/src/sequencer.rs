@@ -280,7 +280,7 @@ pub fn start(
     let map = Arc::new(map);
     tracing::info!(
         size,
-        saved = (opened == Opened::Loaded),
+        rebuilt = (opened == Opened::Rebuilt),
         ms = opening.elapsed().as_millis() as u64,
         "status map opened"
     );
@@ -350,21 +350,9 @@ impl Sequencer {
         });
     }
 
-    /// Takes batches until it is told to stop or every handle is gone, then saves the top of the
-    /// status map for the next start; or until a commit fails, after which it saves nothing.
+    /// Takes batches from the queue until it is told to stop, every handle is gone, or a
+    /// commit fails. Returning drops the queue: every handle then gets "stopped".
     fn run(mut self, queue: Receiver<Message>) {
-        if self.sequence(queue) {
-            let size = self.range.size();
-            match self.map.save(&*self.storage, size) {
-                Ok(()) => tracing::info!(size, "status map saved"),
-                Err(e) => tracing::warn!(error = %e, "the status map was not saved"),
-            }
-        }
-    }
-
-    /// Takes batches from the queue until it is told to stop or every handle is gone (true),
-    /// or a commit fails (false). Returning drops the queue: every handle then gets "stopped".
-    fn sequence(&mut self, queue: Receiver<Message>) -> bool {
         while let Ok(Message::Submit(submission, reply)) = queue.recv() {
             let mut batch = vec![(*submission, reply)];
             let mut stop = false;
@@ -387,13 +375,12 @@ impl Sequencer {
                         let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
                     }
                 }
-                return false;
+                return;
             }
             if stop {
-                return true;
+                return;
             }
         }
-        true
     }
 
     /// Applies, writes and publishes one batch, then answers its submitters.
@@ -477,6 +464,7 @@ impl Sequencer {
             }
             map.finish()?
         };
+        out.map_cells = crate::status_map::stored_cells(&map_changes);
         let head_index = self.range.size();
         let head = Entry {
             body: Some(entry::Body::MapHead(MapHead {
@@ -772,11 +760,14 @@ mod tests {
             self.commits_left.store(left - 1, Ordering::SeqCst);
             self.inner.commit(batch)
         }
-        fn map_top(&self) -> crate::storage::Result<Option<Vec<u8>>> {
-            self.inner.map_top()
+        fn map_cells(&self) -> crate::storage::Result<Vec<(u32, crate::storage::MapCell)>> {
+            self.inner.map_cells()
         }
-        fn save_map_top(&self, bytes: &[u8]) -> crate::storage::Result<()> {
-            self.inner.save_map_top(bytes)
+        fn put_map_cells(
+            &self,
+            c: &[(u32, crate::storage::MapCell)],
+        ) -> crate::storage::Result<()> {
+            self.inner.put_map_cells(c)
         }
     }
 

@@ -8,9 +8,11 @@
 //! Below depth 20 a subtree holds few keys (about ten in a map of ten million), so rebuilding
 //! one is a short range read and a few dozen hashes. The top is 2^21 positions, one hash and
 //! one kind each, allocated zeroed (the pages of empty positions cost no memory): about 66 MiB
-//! for a full top. When the log stops, the deepest top level is saved in storage with the tree
-//! size it describes; a start loads it when it matches the stored tree and the map root of the
-//! log's last map head, and otherwise rebuilds the top from every status record.
+//! for a full top. Each batch also stores the positions of the top's deepest level that it
+//! changed (one small record per certificate changed, in the same atomic commit), so that a
+//! start, after a clean stop or a crash alike, reads that level back and computes the levels
+//! above it; the root must be the map root of the log's last map head. Without those records
+//! (or should they not give that root) the top is rebuilt from every status record.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -24,16 +26,13 @@ use certlog_verifier::status_map::{
     self, EMPTY, MapChanges, MapNode, MapStore, NodePath, leaf_hash, node_hash,
 };
 
-use crate::storage::{Storage, StorageError};
+use crate::storage::{MapCell, Storage, StorageError};
 
 /// The depth of the deepest level kept in memory.
 pub const TOP_DEPTH: u16 = 20;
 
 /// Status records read at a time while rebuilding the top.
 const REBUILD_CHUNK: usize = 65_536;
-
-/// The first line of a saved top.
-const MAGIC: &[u8; 16] = b"certlog map top1";
 
 /// What stands at a position of the top.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,47 +208,57 @@ impl Top {
         Ok(top)
     }
 
-    /// The deepest level, as saved: magic, tree size, root, then each non-empty position.
-    fn save(&self, size: u64) -> Vec<u8> {
+    /// The stored positions of the deepest level.
+    fn cells(&self) -> Vec<(u32, MapCell)> {
         let deepest = &self.0[usize::from(TOP_DEPTH)];
-        let mut out = Vec::with_capacity(64);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&size.to_be_bytes());
-        out.extend_from_slice(&self.root().0);
-        for i in 0..deepest.kinds.len() {
-            if deepest.kinds[i] != Kind::Empty as u8 {
-                out.extend_from_slice(&(i as u32).to_be_bytes());
-                out.push(deepest.kinds[i]);
-                out.extend_from_slice(&deepest.hashes[i]);
-            }
-        }
-        out
+        (0..deepest.kinds.len())
+            .filter(|i| deepest.kinds[*i] != Kind::Empty as u8)
+            .map(|i| (i as u32, cell(deepest.kind(i), &deepest.hash(i))))
+            .collect()
     }
 
-    /// A saved top, if it describes the tree of `size` and its map root is `root`.
-    fn load(bytes: &[u8], size: u64, root: &Hash) -> Option<Top> {
-        let rest = bytes.strip_prefix(MAGIC)?;
-        let (saved_size, rest) = rest.split_first_chunk::<8>()?;
-        let (saved_root, mut rest) = rest.split_first_chunk::<32>()?;
-        if u64::from_be_bytes(*saved_size) != size || saved_root != &root.0 {
-            return None;
-        }
+    /// The top whose deepest level is `cells` (none when a cell does not decode).
+    fn from_cells(cells: &[(u32, MapCell)]) -> Option<Top> {
         let mut top = Top::empty();
-        while !rest.is_empty() {
-            let (i, tail) = rest.split_first_chunk::<4>()?;
-            let (kind, tail) = tail.split_first()?;
-            let (hash, tail) = tail.split_first_chunk::<32>()?;
-            let i = usize::try_from(u32::from_be_bytes(*i)).ok()?;
+        for (i, stored) in cells {
+            let (kind, hash) = stored.split_first()?;
             let kind = Kind::from_byte(*kind).filter(|k| *k != Kind::Empty)?;
-            if i >= 1 << TOP_DEPTH {
-                return None;
-            }
-            top.deepest().set(i, kind, Hash(*hash));
-            rest = tail;
+            let i = usize::try_from(*i).ok().filter(|i| *i < 1 << TOP_DEPTH)?;
+            top.deepest().set(i, kind, Hash::from_slice(hash)?);
         }
         top.fill_upper_levels();
-        (top.root() == *root).then_some(top)
+        Some(top)
     }
+}
+
+/// A position as stored: its kind, then its hash.
+fn cell(kind: Kind, hash: &Hash) -> MapCell {
+    let mut cell = [0u8; 33];
+    cell[0] = kind as u8;
+    cell[1..].copy_from_slice(&hash.0);
+    cell
+}
+
+/// The positions of the top's deepest level that the nodes of an update change, to store with
+/// the batch: each node written at that depth, and the deepest position on the path of each
+/// leaf written above it.
+pub fn stored_cells(changes: &MapChanges) -> Vec<(u32, MapCell)> {
+    let mut cells = BTreeMap::new();
+    for (path, node) in changes.iter().filter(|(p, _)| p.depth <= TOP_DEPTH) {
+        let (at, kind) = match node {
+            MapNode::Leaf { key, .. } => (
+                NodePath {
+                    depth: TOP_DEPTH,
+                    prefix: *key,
+                },
+                Kind::Leaf,
+            ),
+            MapNode::Internal { .. } if path.depth == TOP_DEPTH => (*path, Kind::Internal),
+            MapNode::Internal { .. } => continue,
+        };
+        cells.insert(position(&at) as u32, cell(kind, &node.hash()));
+    }
+    cells.into_iter().collect()
 }
 
 /// The key right after `key`, if there is one.
@@ -291,21 +300,28 @@ pub struct StatusMap {
 /// How [`StatusMap::open`] got the top.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Opened {
-    /// From the top saved when the log last stopped.
+    /// From its stored positions.
     Loaded,
-    /// Rebuilt from every status record (no saved top, or one of another state).
+    /// Rebuilt from every status record (no stored positions, or ones of another state).
     Rebuilt,
 }
 
 impl StatusMap {
-    /// The map of the log in `storage` (tree size `size`): the saved top if it matches, else
-    /// rebuilt; either way its root must be the map root of the log's last map head.
+    /// The map of the log in `storage` (tree size `size`): its top from the stored positions,
+    /// or rebuilt from the status records (and its positions stored) when they do not give the
+    /// map root of the log's last map head; a rebuilt top that does not either is an error.
     pub fn open(storage: &dyn Storage, size: u64) -> Result<(StatusMap, Opened), StorageError> {
         let root = last_map_root(storage, size)?;
-        let saved = storage.map_top()?;
-        let (top, opened) = match saved.and_then(|bytes| Top::load(&bytes, size, &root)) {
+        let stored = Top::from_cells(&storage.map_cells()?);
+        let (top, opened) = match stored.filter(|top| top.root() == root) {
             Some(top) => (top, Opened::Loaded),
-            None => (Top::rebuild(storage)?, Opened::Rebuilt),
+            None => {
+                let top = Top::rebuild(storage)?;
+                if top.root() == root {
+                    storage.put_map_cells(&top.cells())?;
+                }
+                (top, Opened::Rebuilt)
+            }
         };
         if top.root() != root {
             return Err(StorageError::Corrupt(format!(
@@ -365,12 +381,6 @@ impl StatusMap {
         }
         Ok(())
     }
-
-    /// Saves the top in storage as the top of the tree of `size`.
-    pub fn save(&self, storage: &dyn Storage, size: u64) -> Result<(), StorageError> {
-        let bytes = self.read()?.save(size);
-        storage.save_map_top(&bytes)
-    }
 }
 
 /// The map at one moment, as a [`MapStore`]: the top from memory, the subtrees below from the
@@ -427,6 +437,7 @@ mod tests {
     use crate::storage::{Batch, MemoryStorage};
     use certlog_verifier::proto::StatusRecord;
     use certlog_verifier::status_map::{MapUpdate, MemoryMap, prove, verify};
+    use prost::Message as _;
 
     fn key(n: u32) -> Hash {
         certlog_verifier::merkle::leaf_hash(&n.to_be_bytes())
@@ -471,6 +482,7 @@ mod tests {
         storage
             .commit(&Batch {
                 statuses,
+                map_cells: stored_cells(&changes),
                 ..Batch::default()
             })
             .unwrap();
@@ -512,28 +524,65 @@ mod tests {
             "no node below the top"
         );
 
-        // The top kept up to date, rebuilt from the records, and saved and loaded, are the same.
+        // The top kept up to date, rebuilt from the records, and read back from the positions
+        // stored with each batch, are the same.
         let rebuilt = Top::rebuild(&storage).unwrap();
         assert_eq!(rebuilt.root(), root);
-        let saved = map.read().unwrap().save(77);
-        let loaded = Top::load(&saved, 77, &root).unwrap();
+        let cells = storage.map_cells().unwrap();
+        assert_eq!(cells, rebuilt.cells());
+        let read_back = Top::from_cells(&cells).unwrap();
         let kept = map.read().unwrap();
         for depth in 0..=usize::from(TOP_DEPTH) {
-            for top in [&loaded, &*kept] {
+            for top in [&read_back, &*kept] {
                 assert!(top.0[depth].hashes == rebuilt.0[depth].hashes, "{depth}");
                 assert!(top.0[depth].kinds == rebuilt.0[depth].kinds, "{depth}");
             }
         }
         drop(kept);
-        // A saved top of another size or root, or damaged, is not loaded.
-        assert!(Top::load(&saved, 78, &root).is_none());
-        assert!(Top::load(&saved, 77, &key(1)).is_none());
-        for at in [0, 20, 60, saved.len() - 1] {
-            let mut damaged = saved.clone();
-            damaged[at] ^= 1;
-            assert!(Top::load(&damaged, 77, &root).is_none(), "byte {at}");
+        // A position that does not decode is refused.
+        for damage in [(0, 7), (0, 0)] {
+            let mut damaged = cells.clone();
+            damaged[3].1[damage.0] = damage.1;
+            assert!(Top::from_cells(&damaged).is_none());
         }
-        assert!(Top::load(&saved[..saved.len() - 3], 77, &root).is_none());
+        let mut beyond = cells.clone();
+        beyond[0].0 = 1 << TOP_DEPTH;
+        assert!(Top::from_cells(&beyond).is_none());
+
+        // Opened again, under a map head of that root: from the stored positions; without them
+        // (the same records in another store), rebuilt and stored; with another root, refused.
+        let head = |root: Hash| {
+            let bytes = certlog_verifier::proto::Entry {
+                body: Some(Body::MapHead(certlog_verifier::proto::MapHead {
+                    root: root.0.to_vec(),
+                    tree_size: 0,
+                    timestamp: 1,
+                })),
+            }
+            .encode_to_vec();
+            Batch {
+                size: 1,
+                entries: vec![(0, bytes, Hash([0; 32]))],
+                ..Batch::default()
+            }
+        };
+        storage.commit(&head(root)).unwrap();
+        assert_eq!(StatusMap::open(&storage, 1).unwrap().1, Opened::Loaded);
+        let records = storage
+            .statuses(&EMPTY, &Hash([0xff; 32]), usize::MAX)
+            .unwrap();
+        let copy = MemoryStorage::default();
+        let mut batch = head(root);
+        batch.statuses = records.into_iter().map(|(k, r)| (k, r, 0)).collect();
+        copy.commit(&batch).unwrap();
+        assert_eq!(StatusMap::open(&copy, 1).unwrap().1, Opened::Rebuilt);
+        assert_eq!(copy.map_cells().unwrap(), cells);
+        assert_eq!(StatusMap::open(&copy, 1).unwrap().1, Opened::Loaded);
+        copy.commit(&head(key(1))).unwrap();
+        assert!(matches!(
+            StatusMap::open(&copy, 1),
+            Err(StorageError::Corrupt(m)) if m.contains("last map head says")
+        ));
     }
 
     #[test]

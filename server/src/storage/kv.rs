@@ -12,14 +12,14 @@
 //! | `x` | status key, index | (empty): the certificate's entries after its issuance |
 //! | `f` | firmware SHA-256, index | status key |
 //! | `k` | tree size | signed checkpoint |
+//! | `c` | position | a position of the status map's top: kind, hash |
 //! | `msize` | | tree size |
-//! | `mtop` | | the saved top of the status map |
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use prost::Message;
 
-use super::{Batch, Result, Storage, StorageError};
+use super::{Batch, MapCell, Result, Storage, StorageError};
 
 const ENTRY: u8 = b'e';
 const LEAF: u8 = b'l';
@@ -29,8 +29,8 @@ const STATUS: u8 = b's';
 const CERTIFICATE_ENTRY: u8 = b'x';
 const FIRMWARE: u8 = b'f';
 const CHECKPOINT: u8 = b'k';
+const MAP_CELL: u8 = b'c';
 const SIZE_KEY: &[u8] = b"msize";
-const MAP_TOP_KEY: &[u8] = b"mtop";
 
 /// Keys and values, as written in one batch.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -82,6 +82,10 @@ fn decode_u64(bytes: &[u8]) -> Result<u64> {
 
 fn decode<M: Message + Default>(what: &str, bytes: &[u8]) -> Result<M> {
     M::decode(bytes).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+fn map_cell_pair((position, cell): &(u32, MapCell)) -> (Vec<u8>, Vec<u8>) {
+    (key(MAP_CELL, &[&position.to_be_bytes()]), cell.to_vec())
 }
 
 impl<K: OrderedKv> KvStorage<K> {
@@ -224,6 +228,7 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
                 pairs.push((entry, Vec::new()));
             }
         }
+        pairs.extend(batch.map_cells.iter().map(map_cell_pair));
         for (digest, index, status_key) in &batch.firmware {
             let k = key(FIRMWARE, &[digest, &index.to_be_bytes()]);
             pairs.push((k, status_key.0.to_vec()));
@@ -236,12 +241,24 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         self.0.write(pairs)
     }
 
-    fn map_top(&self) -> Result<Option<Vec<u8>>> {
-        self.0.get(MAP_TOP_KEY)
+    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>> {
+        self.scan_prefix(&[MAP_CELL], usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| {
+                let position = k[1..]
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StorageError::Corrupt("status map position key".into()))?;
+                let cell = v[..]
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("status map position".into()))?;
+                Ok((position, cell))
+            })
+            .collect()
     }
 
-    fn save_map_top(&self, bytes: &[u8]) -> Result<()> {
-        self.0.write(vec![(MAP_TOP_KEY.to_vec(), bytes.to_vec())])
+    fn put_map_cells(&self, cells: &[(u32, MapCell)]) -> Result<()> {
+        self.0.write(cells.iter().map(map_cell_pair).collect())
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 
-use super::{Batch, Result, Storage, StorageError};
+use super::{Batch, MapCell, Result, Storage, StorageError};
 
 #[derive(Default)]
 struct State {
@@ -18,7 +18,7 @@ struct State {
     statuses: BTreeMap<Hash, StatusRecord>,
     certificate_entries: BTreeMap<(Hash, u64), ()>,
     checkpoints: BTreeMap<u64, String>,
-    map_top: Option<Vec<u8>>,
+    map_cells: BTreeMap<u32, MapCell>,
     firmware: BTreeMap<([u8; 32], u64), Hash>,
 }
 
@@ -131,6 +131,7 @@ impl Storage for MemoryStorage {
                 s.certificate_entries.insert((*key, *index), ());
             }
         }
+        s.map_cells.extend(batch.map_cells.iter().copied());
         for (digest, index, key) in &batch.firmware {
             s.firmware.insert((*digest, *index), *key);
         }
@@ -139,12 +140,17 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    fn map_top(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self.state()?.map_top.clone())
+    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>> {
+        Ok(self
+            .state()?
+            .map_cells
+            .iter()
+            .map(|(i, c)| (*i, *c))
+            .collect())
     }
 
-    fn save_map_top(&self, bytes: &[u8]) -> Result<()> {
-        self.state()?.map_top = Some(bytes.to_vec());
+    fn put_map_cells(&self, cells: &[(u32, MapCell)]) -> Result<()> {
+        self.state()?.map_cells.extend(cells.iter().copied());
         Ok(())
     }
 }

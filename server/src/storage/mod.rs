@@ -81,6 +81,9 @@ pub enum StorageError {
 /// The result of storage operations.
 pub type Result<T> = std::result::Result<T, StorageError>;
 
+/// A position of the status map's top, as stored: its kind and its hash.
+pub type MapCell = [u8; 33];
+
 /// Everything one integration batch writes.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
@@ -94,6 +97,9 @@ pub struct Batch {
     pub certifiers: Vec<(String, CertifierRecord)>,
     /// Status records changed, with the index of the entry that changed each.
     pub statuses: Vec<(Hash, StatusRecord, u64)>,
+    /// Positions of the deepest level of the status map's top that changed (see
+    /// [`crate::status_map`]): the position and what stands there.
+    pub map_cells: Vec<(u32, MapCell)>,
     /// Firmware SHA-256 digests listed by newly issued certificates: digest, the index of the
     /// issuing entry, the certificate's status key.
     pub firmware: Vec<([u8; 32], u64, Hash)>,
@@ -144,11 +150,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Writes a batch atomically and durably: after a crash either all of it is there or none.
     fn commit(&self, batch: &Batch) -> Result<()>;
 
-    /// The saved top of the status map ([`crate::status_map`]), if one was saved.
-    fn map_top(&self) -> Result<Option<Vec<u8>>>;
+    /// Every stored position of the deepest level of the status map's top, in order.
+    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>>;
 
-    /// Saves the top of the status map, replacing the one saved before; durable when it returns.
-    fn save_map_top(&self, bytes: &[u8]) -> Result<()>;
+    /// Stores positions of the status map's top outside a batch (when the top was rebuilt);
+    /// durable when it returns.
+    fn put_map_cells(&self, cells: &[(u32, MapCell)]) -> Result<()>;
 }
 
 /// The suite every storage backend must pass.
@@ -191,6 +198,7 @@ pub(crate) mod tests {
             )],
             checkpoint: format!("checkpoint {}\n", start + n),
             firmware: vec![],
+            map_cells: vec![],
         }
     }
 
@@ -295,11 +303,16 @@ pub(crate) mod tests {
         assert_eq!(store.firmware(&[7; 32]).unwrap(), Some(Hash([8; 32])));
         assert_eq!(store.firmware(&[6; 32]).unwrap(), None);
 
-        // The saved top of the status map.
-        assert_eq!(store.map_top().unwrap(), None);
-        store.save_map_top(b"top 1").unwrap();
-        store.save_map_top(b"top 2").unwrap();
-        assert_eq!(store.map_top().unwrap().as_deref(), Some(&b"top 2"[..]));
+        // Positions of the status map's top, in a batch and outside.
+        assert_eq!(store.map_cells().unwrap(), vec![]);
+        let mut b = batch(5, 0);
+        b.map_cells = vec![(7, [1; 33]), (1 << 20, [2; 33])];
+        store.commit(&b).unwrap();
+        store.put_map_cells(&[(7, [3; 33]), (0, [4; 33])]).unwrap();
+        assert_eq!(
+            store.map_cells().unwrap(),
+            vec![(0, [4; 33]), (7, [3; 33]), (1 << 20, [2; 33])]
+        );
 
         // Several entries of one certificate come back in index order.
         let mut b = batch(5, 1);
