@@ -106,13 +106,13 @@ async fn an_empty_or_too_large_batch_is_invalid_argument() {
     );
 }
 
-/// A new log with `certlog load --count COUNT --batch BATCH --json` run on it: the log and
-/// the report.
-fn loaded(count: &str, batch: &str) -> (Log, serde_json::Value) {
+/// A new log with `certlog load --count COUNT --batch BATCH --json` (and `more` arguments) run
+/// on it: the log and the report.
+fn loaded(count: &str, batch: &str, more: &[&str]) -> (Log, serde_json::Value) {
     let log = Log::start();
     let certifier = log.certifier("cb.example/load", &["EUCC"]);
     let key = certifier.key_arg();
-    let report = log.cli_json(&[
+    let mut args = vec![
         "load",
         "--key",
         key,
@@ -124,13 +124,15 @@ fn loaded(count: &str, batch: &str) -> (Log, serde_json::Value) {
         batch,
         "--concurrency",
         "4",
-    ]);
+    ];
+    args.extend(more);
+    let report = log.cli_json(&args);
     (log, report)
 }
 
 #[test]
 fn load_with_batches_acknowledges_every_entry() {
-    let (_log, report) = loaded("300", "50");
+    let (_log, report) = loaded("300", "50", &[]);
     assert_eq!(report["acknowledged"], 300, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
     assert_eq!(report["batch"], 50, "{report}");
@@ -148,8 +150,16 @@ fn load_with_batches_acknowledges_every_entry() {
 }
 
 #[test]
+fn load_at_a_set_rate_acknowledges_every_entry() {
+    let (_log, report) = loaded("200", "20", &["--rate", "2000"]);
+    assert_eq!(report["acknowledged"], 200, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert_eq!(report["rate"], 2000, "{report}");
+}
+
+#[test]
 fn load_read_measures_proofs_statuses_and_tiles() {
-    let (log, write) = loaded("600", "100");
+    let (log, write) = loaded("600", "100", &[]);
     assert_eq!(write["errors"], 0, "{write}");
     let report = log.cli_json(&["load", "--read", "--count", "200", "--concurrency", "8"]);
     for kind in ["inclusion", "status", "tiles"] {

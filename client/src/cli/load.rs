@@ -42,6 +42,11 @@ pub struct Args {
     /// gRPC, tiles and entry bundles over HTTP, --count of each.
     #[arg(long, conflicts_with_all = ["key", "scheme", "batch"])]
     read: bool,
+    /// Sends at this many entries a second (open loop: each request leaves at its scheduled
+    /// time, and latency counts from then, so a slow log cannot hide its delays by slowing the
+    /// sender); 0 sends as fast as --concurrency allows.
+    #[arg(long, default_value_t = 0, conflicts_with = "read")]
+    pub(super) rate: u32,
     /// With --read: runs each kind for this long (e.g. 10s) rather than --count operations.
     #[arg(long, requires = "read", value_parser = humantime::parse_duration)]
     pub(super) duration: Option<Duration>,
@@ -151,6 +156,11 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
     let size_before = clients[0].checkpoint(0).await?.checkpoint.size;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    // With --rate, when the request starting at entry i is due.
+    let rate = args.rate;
+    let due = move |i: usize| {
+        (rate > 0).then(|| started + Duration::from_secs_f64(i as f64 / f64::from(rate)))
+    };
     let mut tasks = Vec::new();
     for task in 0..args.concurrency.max(1) {
         let mut client: Client = clients[task % clients.len()].clone();
@@ -166,7 +176,13 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
                 if chunk.is_empty() {
                     break;
                 }
-                let t = Instant::now();
+                let t = match due(i) {
+                    Some(due) => {
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
                 let (acknowledged, refused) = send(&mut client, chunk).await;
                 // Every entry of a call is acknowledged when the call returns.
                 latencies.extend(std::iter::repeat_n(t.elapsed(), acknowledged));
@@ -186,11 +202,14 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
     let size_after = clients[0].checkpoint(0).await?.checkpoint.size;
     let rate = latencies.len() as f64 / elapsed.as_secs_f64();
     let (p50, p99, max) = summary(&mut latencies);
-    let how = if batch == 1 {
+    let mut how = if batch == 1 {
         "one entry per Submit".to_string()
     } else {
         format!("{batch} entries per SubmitBatch")
     };
+    if args.rate > 0 {
+        how.push_str(&format!(", sent at {} a second", args.rate));
+    }
     let text = format!(
         "signed {} certificates in {:.1} s\n\
          submitted {} ({how}) in {:.2} s: {:.0} durable appends/s, {} errors\n\
@@ -211,7 +230,7 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
     );
     let json = json!({
         "count": args.count, "concurrency": args.concurrency, "connections": args.connections,
-        "batch": batch, "acknowledged": latencies.len(),
+        "batch": batch, "rate": args.rate, "acknowledged": latencies.len(),
         "errors": errors.len(), "first_error": errors.first(),
         "seconds": elapsed.as_secs_f64(), "appends_per_second": rate,
         "latency_ms": { "p50": p50, "p99": p99, "max": max },
