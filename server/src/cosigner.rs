@@ -17,7 +17,6 @@ use certlog_verifier::cosignature;
 use certlog_verifier::key_file;
 use certlog_verifier::merkle::{self, Hash};
 use certlog_verifier::note::{Note, NoteSignature};
-use certlog_verifier::tiles::TileHashReader;
 use certlog_verifier::witness::{self, AddCheckpoint};
 use certlog_verifier::{KeyType, VerifierKey};
 use tokio::sync::{Notify, watch};
@@ -420,7 +419,7 @@ impl Witness {
             let proof: Vec<Hash> = if old == 0 || old == size {
                 Vec::new()
             } else {
-                merkle::consistency_proof(old, size, &TileHashReader(tiles))
+                merkle::consistency_proof(old, size, &tiles)
                     .map_err(|e| WitnessFailure::Proof(old, e.to_string()))?
             };
             let request = AddCheckpoint {

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 use certlog_verifier::TileId;
 
 use crate::log::Log;
@@ -40,7 +41,8 @@ async fn method_not_allowed(request: axum::extract::Request) -> Response {
     )
 }
 
-fn response(content_type: &'static str, cache: &'static str, body: Vec<u8>) -> Response {
+fn response(content_type: &'static str, cache: &'static str, body: impl Into<Bytes>) -> Response {
+    let body: Bytes = body.into();
     let mut r = body.into_response();
     let headers = r.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use certlog_verifier::bundle::{self, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
-use certlog_verifier::entry_bundle::{self, MAX_ENTRY_SIZE};
+use certlog_verifier::entry_bundle::MAX_ENTRY_SIZE;
 use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
 use certlog_verifier::proto::{CertifierRecord, ProofBundle, Statement, StatusRecord};
 use certlog_verifier::rules::{self, LogState, RuleError};
 use certlog_verifier::status_map;
-use certlog_verifier::tiles::{TileError, TileHashReader, TileLevel, TileReader};
+use certlog_verifier::tiles::{TileError, TileLevel};
 use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
 use prost::Message as _;
 use tokio::sync::watch;
@@ -19,13 +21,17 @@ use tokio::sync::watch;
 use crate::cosigner::Cosigner;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
-use crate::reader::CachedTiles;
+use crate::reader::{CachedBundles, CachedTiles};
 use crate::sequencer::{Published, SequenceError, Sequenced, SequencerHandle, Started, Submission};
 use crate::status_map::StatusMap;
 use crate::storage::{Storage, StorageError};
 
-/// Full tiles kept in memory for proofs: 4096 tiles, 32 MiB.
-const TILE_CACHE: usize = 4096;
+/// Hash tiles kept in memory with their subtree hashes, for proofs and `/tile/<L>/<N>`:
+/// 2048 tiles, 32 MiB when full.
+const TILE_CACHE: usize = 2048;
+/// Full entry bundles kept in memory as served (`/tile/entries/<N>`): 512, about 24 MiB for
+/// certificate entries of 180 bytes.
+const BUNDLE_CACHE: usize = 512;
 
 /// How long a read waits for a batch being written to be published.
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -155,6 +161,7 @@ impl LogState for Committed<'_> {
 pub struct Log {
     storage: Arc<dyn Storage>,
     tiles: CachedTiles,
+    bundles: CachedBundles,
     sequencer: SequencerHandle,
     published: watch::Receiver<Arc<Published>>,
     map: Arc<StatusMap>,
@@ -179,6 +186,7 @@ impl Log {
     ) -> Log {
         Log {
             tiles: CachedTiles::new(storage.clone(), TILE_CACHE),
+            bundles: CachedBundles::new(storage.clone(), BUNDLE_CACHE),
             storage,
             sequencer: sequencer.handle.clone(),
             published: sequencer.published.clone(),
@@ -357,7 +365,7 @@ impl Log {
         size: u64,
     ) -> Result<(u64, Hash, Vec<Hash>), LogError> {
         let size = self.tree_size(size)?;
-        let reader = TileHashReader(&self.tiles);
+        let reader = &self.tiles;
         let proof = merkle::inclusion_proof(index, size, &reader)?;
         let leaf = reader
             .read_hash(NodeId::new(0, index))
@@ -368,7 +376,7 @@ impl Log {
     /// The consistency proof from `size1` to `size2` (0: the latest). Returns `size2` used.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<(u64, Vec<Hash>), LogError> {
         let size2 = self.tree_size(size2)?;
-        let proof = merkle::consistency_proof(size1, size2, &TileHashReader(&self.tiles))?;
+        let proof = merkle::consistency_proof(size1, size2, &&self.tiles)?;
         Ok((size2, proof))
     }
 
@@ -534,27 +542,21 @@ impl Log {
     }
 
     /// The bytes of a tile or entry bundle, if the published tree has it.
-    pub fn tile(&self, tile: TileId) -> Result<Option<Vec<u8>>, LogError> {
+    pub fn tile(&self, tile: TileId) -> Result<Option<Bytes>, LogError> {
         if !tile.exists_at(self.published().size) {
             return Ok(None);
         }
-        match tile.level {
+        let bytes = match tile.level {
             TileLevel::Hashes(level) => {
-                let bytes = (&self.tiles).read_tile(level, tile.index, tile.width)?;
-                Ok(Some(bytes[..usize::from(tile.width) * Hash::LEN].to_vec()))
-            }
-            TileLevel::Entries => {
-                let start = tile.first_position();
-                let entries = self.storage.entries(start, start + u64::from(tile.width))?;
-                if entries.len() != usize::from(tile.width) {
-                    return Err(LogError::Unavailable(format!(
-                        "entries of {tile} are missing"
-                    )));
-                }
-                let bundle = entry_bundle::encode_entry_bundle(entries.iter().map(Vec::as_slice))
+                let nodes = self
+                    .tiles
+                    .tile(level, tile.index, usize::from(tile.width))
                     .map_err(|e| LogError::Unavailable(e.to_string()))?;
-                Ok(Some(bundle))
+                let hashes = &nodes.hashes()[..usize::from(tile.width)];
+                Bytes::from_iter(hashes.iter().flat_map(|h| h.0))
             }
-        }
+            TileLevel::Entries => self.bundles.bundle(tile.index, tile.width)?,
+        };
+        Ok(Some(bytes))
     }
 }

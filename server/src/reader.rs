@@ -1,16 +1,20 @@
-//! Reading the tree from storage. Hash tiles serve proofs and the tile endpoint; full tiles
-//! never change, so a small cache keeps the hot ones (the top of the tree, which every proof
-//! touches); partial tiles are read from storage each time.
+//! Reading the tree from storage, for proofs and the tile endpoints.
+//!
+//! Two caches sit over storage: hash tiles with every subtree hash inside them
+//! ([`TileNodes`]), so that a proof's hashes are lookups rather than up to 255 SHA-256 per tile
+//! level, and full entry bundles as served. Tiles only grow and a full one never changes, so
+//! neither cache goes stale: a partial tile is read again, and replaced, when a wider one is
+//! needed.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use certlog_verifier::Hash;
-use certlog_verifier::tiles::{TILE_WIDTH, TileReader};
+use bytes::Bytes;
+use certlog_verifier::merkle::{HashReader, NodeId};
+use certlog_verifier::tiles::{NodeInTile, TILE_WIDTH, TileError, TileNodes, TileReader};
+use certlog_verifier::{Hash, entry_bundle};
+use quick_cache::sync::Cache;
 
 use crate::storage::{Storage, StorageError};
-
-const FULL_TILE_BYTES: usize = TILE_WIDTH as usize * Hash::LEN;
 
 fn missing(level: u8, index: u64, min_width: u16) -> StorageError {
     StorageError::Corrupt(format!(
@@ -33,57 +37,183 @@ impl TileReader for StorageTiles<'_> {
     }
 }
 
-/// Tiles from storage, with the most recently read full tiles kept in memory.
+/// Hash tiles from storage, each with all its subtree hashes, the most used kept in memory.
 pub struct CachedTiles {
     storage: Arc<dyn Storage>,
-    cache: Mutex<Cache>,
-}
-
-#[derive(Default)]
-struct Cache {
-    tiles: HashMap<(u8, u64), Arc<[u8]>>,
-    order: VecDeque<(u8, u64)>,
-    capacity: usize,
+    cache: Option<Cache<(u8, u64), Arc<TileNodes>>>,
 }
 
 impl CachedTiles {
-    /// A cache of at most `capacity` full tiles (8 KiB each) over `storage`.
+    /// A cache of at most `capacity` tiles (16 KiB each when full) over `storage`.
     pub fn new(storage: Arc<dyn Storage>, capacity: usize) -> CachedTiles {
         CachedTiles {
             storage,
-            cache: Mutex::new(Cache {
-                capacity,
-                ..Cache::default()
-            }),
+            cache: (capacity > 0).then(|| Cache::new(capacity)),
         }
+    }
+
+    /// Hash tile `level`/`index`, at least `min_width` hashes wide.
+    pub fn tile(
+        &self,
+        level: u8,
+        index: u64,
+        min_width: usize,
+    ) -> Result<Arc<TileNodes>, TileError<StorageError>> {
+        if let Some(cache) = &self.cache
+            && let Some(tile) = cache.get(&(level, index))
+            && tile.width() >= min_width
+        {
+            return Ok(tile);
+        }
+        let bytes = StorageTiles(&*self.storage)
+            .read_tile(level, index, min_width as u16)
+            .map_err(TileError::Read)?;
+        let tile = Arc::new(TileNodes::new(&bytes)?);
+        if let Some(cache) = &self.cache {
+            cache.insert((level, index), tile.clone());
+        }
+        Ok(tile)
     }
 }
 
-impl TileReader for &CachedTiles {
-    type Tile = Arc<[u8]>;
-    type Error = StorageError;
+impl HashReader for &CachedTiles {
+    type Error = TileError<StorageError>;
 
-    fn read_tile(&self, level: u8, index: u64, min_width: u16) -> Result<Arc<[u8]>, StorageError> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some(tile) = cache.tiles.get(&(level, index))
-        {
-            return Ok(tile.clone());
+    fn read_hash(&self, node: NodeId) -> Result<Hash, Self::Error> {
+        let at = NodeInTile::of(node);
+        let tile = self.tile(at.level, at.tile, at.need())?;
+        tile.node(at.height, at.position)
+            .ok_or_else(|| at.too_short(tile.width()))
+    }
+}
+
+/// Entry bundles (C2SP tlog-tiles) read from storage, full ones kept in memory as served.
+pub struct CachedBundles {
+    storage: Arc<dyn Storage>,
+    cache: Option<Cache<u64, Bytes>>,
+}
+
+impl CachedBundles {
+    /// A cache of at most `capacity` full bundles over `storage`.
+    pub fn new(storage: Arc<dyn Storage>, capacity: usize) -> CachedBundles {
+        CachedBundles {
+            storage,
+            cache: (capacity > 0).then(|| Cache::new(capacity)),
         }
-        let tile: Arc<[u8]> = StorageTiles(&*self.storage)
-            .read_tile(level, index, min_width)?
-            .into();
-        if tile.len() == FULL_TILE_BYTES
-            && let Ok(mut cache) = self.cache.lock()
-            && cache.capacity > 0
-            && cache.tiles.insert((level, index), tile.clone()).is_none()
+    }
+
+    /// The bundle of the first `width` entries under level-0 tile `index`.
+    pub fn bundle(&self, index: u64, width: u16) -> Result<Bytes, StorageError> {
+        let full = width == TILE_WIDTH;
+        if full
+            && let Some(cache) = &self.cache
+            && let Some(bundle) = cache.get(&index)
         {
-            cache.order.push_back((level, index));
-            if cache.order.len() > cache.capacity
-                && let Some(old) = cache.order.pop_front()
-            {
-                cache.tiles.remove(&old);
+            return Ok(bundle);
+        }
+        let start = index * u64::from(TILE_WIDTH);
+        let entries = self.storage.entries(start, start + u64::from(width))?;
+        if entries.len() != usize::from(width) {
+            return Err(StorageError::Corrupt(format!(
+                "entries {start}..{} are not all stored",
+                start + u64::from(width)
+            )));
+        }
+        let bundle = Bytes::from(
+            entry_bundle::encode_entry_bundle(entries.iter().map(Vec::as_slice))
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        );
+        if full && let Some(cache) = &self.cache {
+            cache.insert(index, bundle.clone());
+        }
+        Ok(bundle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::convert::Infallible;
+
+    use certlog_verifier::merkle::{
+        CompactRange, inclusion_proof, leaf_hash, tree_root, verify_inclusion,
+    };
+    use certlog_verifier::tiles::{TileLevel, hash_tiles_at, read_tile};
+
+    use super::*;
+    use crate::storage::{Batch, MemoryStorage};
+
+    /// Every hash of a tree, as the sequencer computes them.
+    struct Hashes(BTreeMap<NodeId, Hash>);
+
+    impl HashReader for Hashes {
+        type Error = Infallible;
+        fn read_hash(&self, node: NodeId) -> Result<Hash, Infallible> {
+            Ok(self.0[&node])
+        }
+    }
+
+    fn entry(i: u64) -> Vec<u8> {
+        format!("entry {i}").into_bytes()
+    }
+
+    /// Commits the entries `from..to` and the tiles of size `to`, as the sequencer does.
+    fn grow(storage: &MemoryStorage, hashes: &mut Hashes, range: &mut CompactRange, to: u64) {
+        let from = range.size();
+        let mut batch = Batch {
+            size: to,
+            ..Batch::default()
+        };
+        for i in from..to {
+            let leaf = leaf_hash(&entry(i));
+            range.append(leaf, |node, hash| {
+                hashes.0.insert(node, *hash);
+            });
+            batch.entries.push((i, entry(i), leaf));
+        }
+        for tile in hash_tiles_at(to) {
+            if let TileLevel::Hashes(level) = tile.level {
+                let bytes = read_tile(tile, &*hashes).unwrap();
+                batch.tiles.push((level, tile.index, bytes));
             }
         }
-        Ok(tile)
+        storage.commit(&batch).unwrap();
+    }
+
+    #[test]
+    fn cached_tiles_serve_proofs_as_the_tree_grows() {
+        let storage = Arc::new(MemoryStorage::default());
+        let (mut hashes, mut range) = (Hashes(BTreeMap::new()), CompactRange::new());
+        let tiles = CachedTiles::new(storage.clone(), 16);
+        let bundles = CachedBundles::new(storage.clone(), 16);
+        for size in [300, 600, 65_600] {
+            grow(&storage, &mut hashes, &mut range, size);
+            // Partial tiles cached at an earlier size are read again once they are too narrow.
+            for tree in [300, size - 1, size] {
+                let root = tree_root(tree, &hashes).unwrap();
+                assert_eq!(tree_root(tree, &&tiles).unwrap(), root);
+                for index in [0, 257, tree / 2, tree - 1] {
+                    let proof = inclusion_proof(index, tree, &&tiles).unwrap();
+                    verify_inclusion(
+                        &hashes.0[&NodeId::new(0, index)],
+                        index,
+                        tree,
+                        &proof,
+                        &root,
+                    )
+                    .unwrap();
+                }
+            }
+            let width = (size - 256).min(256);
+            let bundle = bundles.bundle(1, width as u16).unwrap();
+            let expected: Vec<Vec<u8>> = (256..256 + width).map(entry).collect();
+            assert_eq!(
+                bundle,
+                entry_bundle::encode_entry_bundle(expected.iter().map(Vec::as_slice)).unwrap()
+            );
+        }
+        // Beyond the tree: refused, not guessed.
+        assert!(inclusion_proof(0, 65_601, &&tiles).is_err());
+        assert!(bundles.bundle(257, 256).is_err());
     }
 }

@@ -7,10 +7,11 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::merkle::{Hash, HashReader, NodeId, root_of};
+use crate::merkle::{Hash, HashReader, NodeId, node_hash, root_of};
 
 /// Heights of the tree per tile.
 pub const TILE_HEIGHT: u8 = 8;
@@ -294,32 +295,108 @@ impl<T: TileReader> HashReader for TileHashReader<T> {
     type Error = TileError<T::Error>;
 
     fn read_hash(&self, node: NodeId) -> Result<Hash, Self::Error> {
-        let level = node.level / TILE_HEIGHT;
-        let below = u32::from(node.level % TILE_HEIGHT);
-        // The subtree covers 2^below consecutive hashes at the tile's height, within one tile.
-        let first = node.index << below;
-        let count = 1usize << below;
-        let tile_index = first / u64::from(TILE_WIDTH);
-        let offset = (first % u64::from(TILE_WIDTH)) as usize;
-        let need = offset + count;
+        let at = NodeInTile::of(node);
         let tile = self
             .0
-            .read_tile(level, tile_index, need as u16)
+            .read_tile(at.level, at.tile, at.need() as u16)
             .map_err(TileError::Read)?;
         let bytes = tile.as_ref();
         let have = check_tile_length(bytes)?;
-        if have < need {
-            return Err(TileError::TooShort {
-                tile: TileId::hashes(level, tile_index, have as u16),
-                have,
-                need,
-            });
+        if have < at.need() {
+            return Err(at.too_short(have));
         }
-        let hashes: Vec<Hash> = bytes[offset * Hash::LEN..need * Hash::LEN]
+        let hashes: Vec<Hash> = bytes[at.first() * Hash::LEN..at.need() * Hash::LEN]
             .chunks_exact(Hash::LEN)
             .filter_map(Hash::from_slice)
             .collect();
         Ok(root_of(&hashes))
+    }
+}
+
+/// Where a subtree's hash comes from: the hash tile whose hashes it covers, and its place in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeInTile {
+    /// The tile's level: the subtree's height divided by 8.
+    pub level: u8,
+    /// The tile's index.
+    pub tile: u64,
+    /// The subtree's height above the tile's hashes, 0 to 7.
+    pub height: u8,
+    /// The subtree's position among those of its height in the tile.
+    pub position: usize,
+}
+
+impl NodeInTile {
+    /// The place of `node`, which covers `2^height` consecutive hashes of one tile.
+    pub fn of(node: NodeId) -> NodeInTile {
+        let height = node.level % TILE_HEIGHT;
+        let first = node.index << height;
+        NodeInTile {
+            level: node.level / TILE_HEIGHT,
+            tile: first / u64::from(TILE_WIDTH),
+            height,
+            position: ((first % u64::from(TILE_WIDTH)) >> height) as usize,
+        }
+    }
+
+    /// The first of the tile's hashes under the subtree.
+    pub fn first(&self) -> usize {
+        self.position << self.height
+    }
+
+    /// How many hashes the tile needs to hold the whole subtree.
+    pub fn need(&self) -> usize {
+        (self.position + 1) << self.height
+    }
+
+    /// The error for a tile of `have` hashes that does not reach the subtree.
+    pub fn too_short<E>(&self, have: usize) -> TileError<E> {
+        TileError::TooShort {
+            tile: TileId::hashes(self.level, self.tile, have as u16),
+            have,
+            need: self.need(),
+        }
+    }
+}
+
+/// Every complete subtree within one hash tile: its hashes, and above them the hashes of
+/// heights 1 to 8 that they fill (all 511 of a full tile), so that any of them is a lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TileNodes {
+    /// `rows[h]` holds the `width >> h` subtrees of height `h`, from the left.
+    rows: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    /// The subtrees of a tile's bytes.
+    pub fn new<E>(bytes: &[u8]) -> Result<TileNodes, TileError<E>> {
+        let mut rows = vec![tile_hashes(bytes)?];
+        while let Some(row) = rows.last()
+            && row.len() > 1
+        {
+            let above = row
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            rows.push(above);
+        }
+        Ok(TileNodes { rows })
+    }
+
+    /// The number of hashes in the tile.
+    pub fn width(&self) -> usize {
+        self.rows[0].len()
+    }
+
+    /// The tile's hashes.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.rows[0]
+    }
+
+    /// The hash of the subtree of `height` at `position` among those of its height, if the
+    /// tile holds all of it.
+    pub fn node(&self, height: u8, position: usize) -> Option<Hash> {
+        self.rows.get(usize::from(height))?.get(position).copied()
     }
 }
 
@@ -473,5 +550,48 @@ mod tests {
             stored.0[&NodeId::new(12, 3)]
         );
         assert_eq!(*stored.1.borrow(), 1);
+    }
+
+    #[test]
+    fn tile_nodes_hold_every_subtree_of_a_tile() {
+        let mut stored = Stored(BTreeMap::new(), RefCell::new(0));
+        let mut range = CompactRange::new();
+        for i in 0..(256 * 256 + 300u64) {
+            range.append(leaf_hash(&i.to_be_bytes()), |id, h| {
+                stored.0.insert(id, *h);
+            });
+        }
+        // Full and partial tiles of levels 0 and 1, each subtree against the stored hash.
+        for (level, index, width) in [(0u8, 0u64, 256u16), (0, 256, 44), (0, 3, 1), (1, 0, 256)] {
+            let bytes = read_tile(TileId::hashes(level, index, width), &stored).unwrap();
+            let nodes = TileNodes::new::<Infallible>(&bytes).unwrap();
+            assert_eq!(nodes.width(), usize::from(width));
+            for height in 0..=TILE_HEIGHT {
+                for position in 0..(256usize >> height) {
+                    let node = NodeId::new(
+                        level * TILE_HEIGHT + height,
+                        ((index * 256) >> height) + position as u64,
+                    );
+                    let whole = (position + 1) << height <= usize::from(width);
+                    assert_eq!(
+                        nodes.node(height, position),
+                        whole.then(|| stored.0[&node]),
+                        "{node:?}"
+                    );
+                    if height < TILE_HEIGHT {
+                        let at = NodeInTile::of(node);
+                        assert_eq!((at.level, at.tile, at.height), (level, index, height));
+                        assert_eq!(
+                            (at.position, at.need() <= usize::from(width)),
+                            (position, whole)
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            TileNodes::new::<Infallible>(&[0; 33]),
+            Err(TileError::BadLength(33))
+        );
     }
 }
