@@ -2,7 +2,7 @@
 //! from the latest published (durable, signed) state, with its proof. The gRPC and HTTP modules
 //! are thin over this.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
@@ -11,7 +11,7 @@ use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::entry_bundle::MAX_ENTRY_SIZE;
 use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
 use certlog_verifier::proto::{CertifierRecord, ProofBundle, Statement, StatusRecord};
-use certlog_verifier::rules::{self, LogState, RuleError};
+use certlog_verifier::rules::{self, KeyCache, LogState, RuleError};
 use certlog_verifier::status_map;
 use certlog_verifier::tiles::{TileError, TileLevel};
 use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
@@ -166,6 +166,8 @@ pub struct Log {
     published: watch::Receiver<Arc<Published>>,
     map: Arc<StatusMap>,
     operator: VerifierKey,
+    /// Certifier keys parsed so far, by their vkey string.
+    keys: Mutex<KeyCache>,
     log_key: VerifierKey,
     cosigner: Cosigner,
     metrics: Arc<Metrics>,
@@ -192,6 +194,7 @@ impl Log {
             published: sequencer.published.clone(),
             map: sequencer.map.clone(),
             operator,
+            keys: Mutex::default(),
             log_key,
             cosigner,
             metrics,
@@ -245,12 +248,19 @@ impl Log {
         if !channel.takes(&statement) {
             return Err(RuleError::WrongService(channel.expects()).into());
         }
-        let key = rules::signing_key(
-            &signed,
-            &statement,
-            &self.operator,
-            &Committed(&*self.storage),
-        )?;
+        let key = {
+            // Parsing a key decompresses a curve point, a good part of a signature check: each
+            // certifier key is parsed once. (The cache is only ever added to: a poisoned lock
+            // leaves it whole.)
+            let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            rules::signing_key_cached(
+                &signed,
+                &statement,
+                &self.operator,
+                &Committed(&*self.storage),
+                &mut keys,
+            )?
+        };
         entry::verify_statement(&signed, &key).map_err(RuleError::Entry)?;
         if let Some(limit) = &self.rate_limit
             && !limit.take(&signed.signer, received)

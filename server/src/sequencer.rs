@@ -323,6 +323,11 @@ fn sign(log_key: &SigningKey, size: u64, root: Hash) -> Result<String, StorageEr
         .map_err(|e| StorageError::Backend(format!("signing the checkpoint: {e}")))
 }
 
+/// Milliseconds, for the log.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// Seconds since the Unix epoch.
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -399,6 +404,7 @@ impl Sequencer {
         let mut waiting: Vec<(Reply, u64, Hash, bool)> = Vec::with_capacity(batch.len());
         let mut touched: BTreeSet<u8> = BTreeSet::new();
         let published_now = self.published.borrow().clone();
+        let started = Instant::now();
 
         for (sub, reply) in batch {
             // Identical bytes are the same entry: answer with its index. (Identical bytes of a
@@ -456,6 +462,7 @@ impl Sequencer {
             return Ok(());
         }
         // The batch ends with the map head of everything before it.
+        let checked = Instant::now();
         let (map_root, map_changes) = {
             let view = self.map.view(&*self.storage)?;
             let mut map = MapUpdate::new(&view);
@@ -489,6 +496,7 @@ impl Sequencer {
         }
         let root = self.range.root();
         out.size = size;
+        let mapped = Instant::now();
         let committed = sign(&self.log_key, size, root).and_then(|checkpoint| {
             out.checkpoint = checkpoint;
             self.storage.commit(&out)
@@ -515,6 +523,14 @@ impl Sequencer {
         });
         self.published.send_replace(published.clone());
         self.metrics.batch(size - start_size, size);
+        tracing::debug!(
+            size,
+            entries = size - start_size,
+            rules_ms = ms(checked - started),
+            map_ms = ms(mapped - checked),
+            commit_ms = ms(mapped.elapsed()),
+            "batch integrated"
+        );
         for (reply, index, leaf_hash, duplicate) in waiting {
             let _ = reply.send(Ok(Sequenced {
                 index,
