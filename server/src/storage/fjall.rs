@@ -15,8 +15,9 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use super::kv::{OrderedKv, Pairs};
 use super::{Result, StorageError};
 
-/// fjall's block cache.
-const CACHE_BYTES: u64 = 64 << 20;
+/// fjall's block cache. (Hot tiles and entry bundles have caches of their own, see
+/// `crate::reader`.)
+const CACHE_BYTES: u64 = 32 << 20;
 
 /// The largest memtable (fjall's default is 64 MiB): written to disk once this full.
 const MEMTABLE_BYTES: u64 = 16 << 20;

@@ -5,7 +5,7 @@
 //! | prefix | key | value |
 //! |---|---|---|
 //! | `e` | index | entry bytes |
-//! | `l` | leaf hash | index |
+//! | `l` | leaf hash's first 8 bytes, index | (empty): found by prefix, checked against the entry |
 //! | `t` | level, index | the tile's hashes so far |
 //! | `r` | certifier name | CertifierRecord |
 //! | `s` | status key | StatusRecord |
@@ -15,8 +15,8 @@
 //! | `c` | position | a position of the status map's top: kind, hash |
 //! | `msize` | | tree size |
 
-use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use certlog_verifier::{Hash, merkle};
 use prost::Message;
 
 use super::{Batch, MapCell, Result, Storage, StorageError};
@@ -59,6 +59,14 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(p);
     }
     k
+}
+
+/// The bytes of a leaf hash kept in its index key.
+const LEAF_PREFIX: usize = 8;
+
+/// The start of the index keys of the entries whose leaf hashes begin as `leaf_hash` does.
+fn leaf_key_prefix(leaf_hash: &Hash) -> Vec<u8> {
+    key(LEAF, &[&leaf_hash.as_bytes()[..LEAF_PREFIX]])
 }
 
 /// The first key after every key that starts with `prefix` (none when there is none).
@@ -121,10 +129,27 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
     }
 
     fn leaf_index(&self, leaf_hash: &Hash) -> Result<Option<u64>> {
-        self.0
-            .get(&key(LEAF, &[leaf_hash.as_bytes()]))?
-            .map(|v| decode_u64(&v))
-            .transpose()
+        // Entries whose leaf hashes share the prefix (rarely more than this one) are each
+        // hashed again: a prefix stands for a leaf hash in a quarter of the bytes.
+        let from = leaf_key_prefix(leaf_hash);
+        let to = prefix_end(&from);
+        for (k, v) in self.0.scan(&from, to.as_deref(), usize::MAX)? {
+            if k.len() == 1 + Hash::LEN {
+                // Written before the prefix: the whole leaf hash, the index as value.
+                if k[1..] == leaf_hash.0 {
+                    return decode_u64(&v).map(Some);
+                }
+                continue;
+            }
+            let index = decode_u64(&k[from.len()..])?;
+            if self
+                .entry(index)?
+                .is_some_and(|entry| merkle::leaf_hash(&entry) == *leaf_hash)
+            {
+                return Ok(Some(index));
+            }
+        }
+        Ok(None)
     }
 
     fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
@@ -203,7 +228,9 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         );
         for (index, bytes, hash) in &batch.entries {
             pairs.push((key(ENTRY, &[&index.to_be_bytes()]), bytes.clone()));
-            pairs.push((key(LEAF, &[hash.as_bytes()]), index.to_be_bytes().to_vec()));
+            let mut leaf = leaf_key_prefix(hash);
+            leaf.extend_from_slice(&index.to_be_bytes());
+            pairs.push((leaf, Vec::new()));
         }
         for (level, index, hashes) in &batch.tiles {
             pairs.push((

@@ -329,6 +329,17 @@ pub(crate) mod tests {
         let indexes = store.certificate_entries(&Hash([42; 32])).unwrap();
         assert_eq!(indexes.len(), 300);
         assert!(indexes.windows(2).all(|w| w[0] < w[1]));
+
+        // A leaf hash is found among entries whose hashes begin as it does (here the
+        // entry before it, filed under a hash that shares its first 16 bytes).
+        let mut b = batch(6, 2);
+        let wanted = b.entries[1].2;
+        let mut decoy = wanted;
+        decoy.0[16..].fill(0);
+        b.entries[0].2 = decoy;
+        store.commit(&b).unwrap();
+        assert_eq!(store.leaf_index(&wanted).unwrap(), Some(7));
+        assert_eq!(store.leaf_index(&leaf_hash(b"entry 2")).unwrap(), Some(2));
     }
 
     #[test]
