@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+use fjall::config::FilterPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
-use super::kv::{OrderedKv, Pairs};
+use super::kv::{self, OrderedKv, Pairs};
 use super::{Result, StorageError};
 
 /// fjall's block cache. (Hot tiles and entry bundles have caches of their own, see
@@ -68,7 +69,15 @@ impl Fjall {
         if let Some(keyspace) = keyspaces.get(&kind) {
             return Ok(keyspace.clone());
         }
-        let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+        let options = || {
+            let options = KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+            if kv::READ_BY_RANGE_OR_KNOWN_KEY.contains(&kind) {
+                // A Bloom filter (about 10 bits a key) would never spare these a read.
+                options.filter_policy(FilterPolicy::disabled())
+            } else {
+                options
+            }
+        };
         let keyspace = self
             .db
             .keyspace(&format!("kind-{kind:02x}"), options)

@@ -32,6 +32,11 @@ const CHECKPOINT: u8 = b'k';
 const MAP_CELL: u8 = b'c';
 const SIZE_KEY: &[u8] = b"msize";
 
+/// The kinds of record never asked for by a key that may be absent: read by range, or by a
+/// key that a stored record names (entries, tiles and checkpoints of the tree's sizes).
+pub(super) const READ_BY_RANGE_OR_KNOWN_KEY: &[u8] =
+    &[ENTRY, LEAF, TILE, CERTIFICATE_ENTRY, MAP_CELL, CHECKPOINT];
+
 /// Keys and values, as written in one batch.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
