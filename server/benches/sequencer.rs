@@ -11,7 +11,7 @@
 //!   certificates, then the new root and the nodes of the update. Throughput is in keys.
 //! - `inclusion_proof/...`: an inclusion proof in a tree of 1,000,000 leaves written through
 //!   `Storage::commit` in tile layout, read through `CachedTiles` as the log serves proofs (the
-//!   server's cache of 2048 tiles with their subtree hashes, and no cache); leaf indexes
+//!   server's cache of 1024 tiles with their subtree hashes, and no cache); leaf indexes
 //!   spread over the whole tree.
 //! - `status_proof/...`: `status_map::prove` of a certificate among 50,000.
 //!
@@ -55,7 +55,7 @@ const TREE_SIZE: u64 = 1_000_000;
 /// Leaves per commit while writing that tree.
 const TREE_COMMIT: u64 = 65_536;
 /// The server's cache of full tiles (certlog_server::log).
-const TILE_CACHE: usize = 2048;
+const TILE_CACHE: usize = 1024;
 
 fn key(name: &str, seed: u8) -> SigningKey {
     SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
@@ -466,7 +466,7 @@ fn write_path(c: &mut Criterion) {
     let indexes = indexes();
     let mut group = c.benchmark_group("inclusion_proof");
     for (name, storage) in &trees {
-        for (cache, capacity) in [("cache=2048", TILE_CACHE), ("no_cache", 0)] {
+        for (cache, capacity) in [("cache=1024", TILE_CACHE), ("no_cache", 0)] {
             let tiles = CachedTiles::new(storage.clone(), capacity);
             let reader = &tiles;
             for &i in &indexes[..16] {

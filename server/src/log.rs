@@ -27,11 +27,11 @@ use crate::status_map::StatusMap;
 use crate::storage::{Storage, StorageError};
 
 /// Hash tiles kept in memory with their subtree hashes, for proofs and `/tile/<L>/<N>`:
-/// 2048 tiles, 32 MiB when full.
-const TILE_CACHE: usize = 2048;
-/// Full entry bundles kept in memory as served (`/tile/entries/<N>`): 512, about 24 MiB for
+/// 1024 tiles, 16 MiB when full (every tile above level 0 of a log of 60 million entries).
+const TILE_CACHE: usize = 1024;
+/// Full entry bundles kept in memory as served (`/tile/entries/<N>`): 256, about 12 MiB for
 /// certificate entries of 180 bytes.
-const BUNDLE_CACHE: usize = 512;
+const BUNDLE_CACHE: usize = 256;
 
 /// How long a read waits for a batch being written to be published.
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);

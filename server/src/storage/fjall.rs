@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use fjall::config::FilterPolicy;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::config::{CompressionPolicy, FilterPolicy};
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use super::kv::{self, OrderedKv, Pairs};
 use super::{Result, StorageError};
@@ -70,7 +70,14 @@ impl Fjall {
             return Ok(keyspace.clone());
         }
         let options = || {
-            let options = KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+            let mut options = KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+            if kind == kv::ENTRY {
+                // Entries come in key order, so their tables move down the levels as written,
+                // never rewritten: compressed from the start, or never (fjall compresses
+                // from level 2 on).
+                options = options
+                    .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4));
+            }
             if kv::READ_BY_RANGE_OR_KNOWN_KEY.contains(&kind) {
                 // A Bloom filter (about 10 bits a key) would never spare these a read.
                 options.filter_policy(FilterPolicy::disabled())

@@ -21,7 +21,7 @@ use prost::Message;
 
 use super::{Batch, MapCell, Result, Storage, StorageError};
 
-const ENTRY: u8 = b'e';
+pub(super) const ENTRY: u8 = b'e';
 const LEAF: u8 = b'l';
 const TILE: u8 = b't';
 const CERTIFIER: u8 = b'r';
