@@ -225,6 +225,28 @@ struct Sequencer {
     metrics: Arc<Metrics>,
 }
 
+/// A batch that could not be written, and the submitters still to be told.
+struct Failed {
+    error: StorageError,
+    waiting: Vec<Reply>,
+}
+
+impl Failed {
+    fn answering(error: StorageError, waiting: Vec<(Reply, u64, Hash, bool)>) -> Failed {
+        let waiting = waiting.into_iter().map(|(reply, ..)| reply).collect();
+        Failed { error, waiting }
+    }
+}
+
+impl From<StorageError> for Failed {
+    fn from(error: StorageError) -> Failed {
+        Failed {
+            error,
+            waiting: Vec::new(),
+        }
+    }
+}
+
 /// A started sequencer.
 pub struct Started {
     /// Submits to it.
@@ -373,8 +395,14 @@ impl Sequencer {
                     Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
                 }
             }
-            if let Err(e) = self.integrate(batch) {
+            if let Err(Failed { error: e, waiting }) = self.integrate(batch) {
                 tracing::error!(error = %e, "commit failed: the log stops accepting entries");
+                // The log is seen stopped (its published state gone) before anyone hears of
+                // the failure, so that no later submission reads the failed storage instead.
+                drop(self.published);
+                for reply in waiting {
+                    let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
+                }
                 for message in queue.try_iter() {
                     if let Message::Submit(_, reply) = message {
                         let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
@@ -389,7 +417,7 @@ impl Sequencer {
     }
 
     /// Applies, writes and publishes one batch, then answers its submitters.
-    fn integrate(&mut self, batch: Vec<(Submission, Reply)>) -> Result<(), StorageError> {
+    fn integrate(&mut self, batch: Vec<(Submission, Reply)>) -> Result<(), Failed> {
         let start_size = self.range.size();
         let saved = (self.range.clone(), self.tiles.clone());
         let storage = self.storage.clone();
@@ -501,20 +529,14 @@ impl Sequencer {
             out.checkpoint = checkpoint;
             self.storage.commit(&out)
         });
-        if let Err(e) = committed {
+        if let Err(error) = committed {
             (self.range, self.tiles) = saved;
-            for (reply, ..) in waiting {
-                let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
-            }
-            return Err(e);
+            return Err(Failed::answering(error, waiting));
         }
         // Durable: the map's top follows. (Should that fail, the log stops as after a failed
         // commit; a restart rebuilds the top from storage.)
-        if let Err(e) = self.map.apply(&map_changes) {
-            for (reply, ..) in waiting {
-                let _ = reply.send(Err(SequenceError::Storage(e.to_string())));
-            }
-            return Err(e);
+        if let Err(error) = self.map.apply(&map_changes) {
+            return Err(Failed::answering(error, waiting));
         }
         let published = Arc::new(Published {
             size,
