@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use certlog_verifier::merkle::{HashReader, NodeId};
-use certlog_verifier::tiles::{NodeInTile, TILE_WIDTH, TileError, TileNodes, TileReader};
+use certlog_verifier::tiles::{
+    NodeInTile, TILE_WIDTH, TileError, TileHashReader, TileNodes, TileReader,
+};
 use certlog_verifier::{Hash, entry_bundle};
 use quick_cache::sync::Cache;
 
@@ -80,6 +82,10 @@ impl HashReader for &CachedTiles {
     type Error = TileError<StorageError>;
 
     fn read_hash(&self, node: NodeId) -> Result<Hash, Self::Error> {
+        if self.cache.is_none() {
+            // Nothing to keep them in: hash only the subtree asked for.
+            return TileHashReader(StorageTiles(&*self.storage)).read_hash(node);
+        }
         let at = NodeInTile::of(node);
         let tile = self.tile(at.level, at.tile, at.need())?;
         tile.node(at.height, at.position)
@@ -185,23 +191,20 @@ mod tests {
         let storage = Arc::new(MemoryStorage::default());
         let (mut hashes, mut range) = (Hashes(BTreeMap::new()), CompactRange::new());
         let tiles = CachedTiles::new(storage.clone(), 16);
+        let uncached = CachedTiles::new(storage.clone(), 0);
         let bundles = CachedBundles::new(storage.clone(), 16);
         for size in [300, 600, 65_600] {
             grow(&storage, &mut hashes, &mut range, size);
             // Partial tiles cached at an earlier size are read again once they are too narrow.
             for tree in [300, size - 1, size] {
                 let root = tree_root(tree, &hashes).unwrap();
-                assert_eq!(tree_root(tree, &&tiles).unwrap(), root);
-                for index in [0, 257, tree / 2, tree - 1] {
-                    let proof = inclusion_proof(index, tree, &&tiles).unwrap();
-                    verify_inclusion(
-                        &hashes.0[&NodeId::new(0, index)],
-                        index,
-                        tree,
-                        &proof,
-                        &root,
-                    )
-                    .unwrap();
+                for reader in [&tiles, &uncached] {
+                    assert_eq!(tree_root(tree, &reader).unwrap(), root);
+                    for index in [0, 257, tree / 2, tree - 1] {
+                        let proof = inclusion_proof(index, tree, &reader).unwrap();
+                        let leaf = hashes.0[&NodeId::new(0, index)];
+                        verify_inclusion(&leaf, index, tree, &proof, &root).unwrap();
+                    }
                 }
             }
             let width = (size - 256).min(256);
