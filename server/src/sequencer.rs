@@ -781,6 +781,14 @@ mod tests {
         ) -> crate::storage::Result<Vec<(Hash, StatusRecord)>> {
             self.inner.statuses(f, l, n)
         }
+        fn status_hashes(
+            &self,
+            f: &Hash,
+            l: &Hash,
+            n: usize,
+        ) -> crate::storage::Result<Vec<(Hash, Hash)>> {
+            self.inner.status_hashes(f, l, n)
+        }
         fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
             self.inner.certificate_entries(k)
         }
@@ -798,8 +806,11 @@ mod tests {
             self.commits_left.store(left - 1, Ordering::SeqCst);
             self.inner.commit(batch)
         }
-        fn map_cells(&self) -> crate::storage::Result<Vec<(u32, crate::storage::MapCell)>> {
-            self.inner.map_cells()
+        fn map_cells(
+            &self,
+            positions: std::ops::Range<u32>,
+        ) -> crate::storage::Result<Vec<(u32, crate::storage::MapCell)>> {
+            self.inner.map_cells(positions)
         }
         fn put_map_cells(
             &self,

@@ -19,7 +19,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use certlog_verifier::Hash;
-use certlog_verifier::certificate::status_record_hash;
 use certlog_verifier::entry::decode_entry;
 use certlog_verifier::proto::entry::Body;
 use certlog_verifier::status_map::{
@@ -80,6 +79,89 @@ impl Level {
         self.kinds[i] = kind as u8;
         self.hashes[i] = hash.0;
     }
+
+    fn positions(&mut self) -> Positions<'_> {
+        Positions {
+            kinds: &mut self.kinds,
+            hashes: &mut self.hashes,
+        }
+    }
+}
+
+/// The positions of a level, or a share of them: those below one node of a level above.
+struct Positions<'a> {
+    kinds: &'a mut [u8],
+    hashes: &'a mut [[u8; 32]],
+}
+
+impl Positions<'_> {
+    fn kind(&self, i: usize) -> Kind {
+        Kind::from_byte(self.kinds[i]).unwrap_or(Kind::Empty)
+    }
+}
+
+/// Fills each level of `levels` but the last, the deepest, from the level below it, which has
+/// twice its positions (the two children of position `i` are `2i` and `2i + 1`).
+fn fill_levels(levels: &mut [Positions<'_>]) {
+    for depth in (0..levels.len().saturating_sub(1)).rev() {
+        let (upper, lower) = levels.split_at_mut(depth + 1);
+        let (level, below) = (&mut upper[depth], &lower[0]);
+        for i in 0..level.kinds.len() {
+            let (l, r) = (2 * i, 2 * i + 1);
+            let (kind, hash) = match (below.kind(l), below.kind(r)) {
+                (Kind::Empty, Kind::Empty) => (Kind::Empty, EMPTY),
+                // A subtree of one key hashes to that key's leaf, wherever it stands.
+                (Kind::Leaf, Kind::Empty) => (Kind::Leaf, Hash(below.hashes[l])),
+                (Kind::Empty, Kind::Leaf) => (Kind::Leaf, Hash(below.hashes[r])),
+                _ => (
+                    Kind::Internal,
+                    node_hash(&Hash(below.hashes[l]), &Hash(below.hashes[r])),
+                ),
+            };
+            level.kinds[i] = kind as u8;
+            level.hashes[i] = hash.0;
+        }
+    }
+}
+
+/// Reads the stored positions of the deepest level of `share` (the last of its levels), the
+/// `index`th share of that level, and fills the levels above; false when a position does not
+/// decode.
+fn load_share(
+    storage: &dyn Storage,
+    index: usize,
+    share: &mut [Positions<'_>],
+) -> Result<bool, StorageError> {
+    let Some(deepest) = share.last_mut() else {
+        return Ok(true);
+    };
+    let width = deepest.kinds.len();
+    let first = index * width;
+    let positions = u32::try_from(first)
+        .ok()
+        .zip(u32::try_from(first + width).ok())
+        .ok_or_else(|| StorageError::Corrupt("status map position beyond u32".into()))?;
+    for (i, stored) in storage.map_cells(positions.0..positions.1)? {
+        let decoded = usize::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_sub(first))
+            .filter(|i| *i < width)
+            .zip(decode_cell(&stored));
+        let Some((i, (kind, hash))) = decoded else {
+            return Ok(false);
+        };
+        deepest.kinds[i] = kind as u8;
+        deepest.hashes[i] = hash.0;
+    }
+    fill_levels(share);
+    Ok(true)
+}
+
+/// The number of threads that read the stored top back at a start: one per core, up to 16
+/// (a power of two, so that each reads the positions below one node).
+fn load_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    1 << cores.ilog2().min(4)
 }
 
 /// The top levels, 0 to [`TOP_DEPTH`]. Each position holds what is below it: no key, one key
@@ -121,11 +203,7 @@ fn key_range(path: &NodePath) -> (Hash, Hash) {
 /// The keys and values below `path`, from the status records.
 fn keys_below(storage: &dyn Storage, path: &NodePath) -> Result<Vec<(Hash, Hash)>, StorageError> {
     let (first, last) = key_range(path);
-    Ok(storage
-        .statuses(&first, &last, usize::MAX)?
-        .iter()
-        .map(|(key, record)| (*key, status_record_hash(record)))
-        .collect())
+    storage.status_hashes(&first, &last, usize::MAX)
 }
 
 impl Top {
@@ -139,21 +217,7 @@ impl Top {
 
     /// Fills every level above the deepest from the one below it.
     fn fill_upper_levels(&mut self) {
-        for depth in (0..TOP_DEPTH).rev() {
-            let (upper, lower) = self.0.split_at_mut(usize::from(depth) + 1);
-            let (level, below) = (&mut upper[usize::from(depth)], &lower[0]);
-            for i in 0..level.kinds.len() {
-                let (l, r) = (2 * i, 2 * i + 1);
-                let (kind, hash) = match (below.kind(l), below.kind(r)) {
-                    (Kind::Empty, Kind::Empty) => (Kind::Empty, EMPTY),
-                    // A subtree of one key hashes to that key's leaf, wherever it stands.
-                    (Kind::Leaf, Kind::Empty) => (Kind::Leaf, below.hash(l)),
-                    (Kind::Empty, Kind::Leaf) => (Kind::Leaf, below.hash(r)),
-                    _ => (Kind::Internal, node_hash(&below.hash(l), &below.hash(r))),
-                };
-                level.set(i, kind, hash);
-            }
-        }
+        fill_levels(&mut self.0.iter_mut().map(Level::positions).collect::<Vec<_>>());
     }
 
     fn deepest(&mut self) -> &mut Level {
@@ -181,8 +245,8 @@ impl Top {
             group.clear();
         };
         loop {
-            let chunk = storage.statuses(&from, &last, REBUILD_CHUNK)?;
-            for (key, record) in &chunk {
+            let chunk = storage.status_hashes(&from, &last, REBUILD_CHUNK)?;
+            for (key, value) in &chunk {
                 let at = position(&NodePath {
                     depth: TOP_DEPTH,
                     prefix: *key,
@@ -191,7 +255,7 @@ impl Top {
                     flush(&mut top, group_at, &mut group);
                 }
                 group_at = at;
-                group.push((*key, status_record_hash(record)));
+                group.push((*key, *value));
             }
             match chunk.last() {
                 Some((key, _)) if chunk.len() == REBUILD_CHUNK => match next_key(key) {
@@ -217,18 +281,61 @@ impl Top {
             .collect()
     }
 
-    /// The top whose deepest level is `cells` (none when a cell does not decode).
-    fn from_cells(cells: &[(u32, MapCell)]) -> Option<Top> {
+    /// The top whose deepest level is the stored positions, or none when one does not decode.
+    /// Read and hashed in `threads` shares at once (a power of two up to `2^TOP_DEPTH`), each
+    /// the positions below one node: at ten million keys, a million positions to read and as
+    /// many nodes to hash.
+    fn load(storage: &dyn Storage, threads: usize) -> Result<Option<Top>, StorageError> {
         let mut top = Top::empty();
-        for (i, stored) in cells {
-            let (kind, hash) = stored.split_first()?;
-            let kind = Kind::from_byte(*kind).filter(|k| *k != Kind::Empty)?;
-            let i = usize::try_from(*i).ok().filter(|i| *i < 1 << TOP_DEPTH)?;
-            top.deepest().set(i, kind, Hash::from_slice(hash)?);
+        let split = threads.max(1).ilog2() as usize;
+        let mut shares: Vec<Vec<Positions>> = (0..1 << split).map(|_| Vec::new()).collect();
+        for level in &mut top.0[split..] {
+            let width = level.kinds.len() >> split;
+            let parts = level.kinds.chunks_mut(width);
+            for (share, (kinds, hashes)) in shares
+                .iter_mut()
+                .zip(parts.zip(level.hashes.chunks_mut(width)))
+            {
+                share.push(Positions { kinds, hashes });
+            }
         }
-        top.fill_upper_levels();
-        Some(top)
+        let decoded = std::thread::scope(|scope| {
+            let loading: Vec<_> = shares
+                .into_iter()
+                .enumerate()
+                .map(|(index, mut share)| {
+                    scope.spawn(move || load_share(storage, index, &mut share))
+                })
+                .collect();
+            loading
+                .into_iter()
+                .map(|thread| {
+                    thread.join().unwrap_or_else(|_| {
+                        Err(StorageError::Backend(
+                            "reading the status map panicked".into(),
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<bool>, StorageError>>()
+        })?;
+        if decoded.contains(&false) {
+            return Ok(None);
+        }
+        fill_levels(
+            &mut top.0[..=split]
+                .iter_mut()
+                .map(Level::positions)
+                .collect::<Vec<_>>(),
+        );
+        Ok(Some(top))
     }
+}
+
+/// A stored position's kind and hash (none when it does not decode or is empty).
+fn decode_cell(stored: &MapCell) -> Option<(Kind, Hash)> {
+    let (kind, hash) = stored.split_first()?;
+    let kind = Kind::from_byte(*kind).filter(|k| *k != Kind::Empty)?;
+    Some((kind, Hash::from_slice(hash)?))
 }
 
 /// A position as stored: its kind, then its hash.
@@ -312,7 +419,7 @@ impl StatusMap {
     /// map root of the log's last map head; a rebuilt top that does not either is an error.
     pub fn open(storage: &dyn Storage, size: u64) -> Result<(StatusMap, Opened), StorageError> {
         let root = last_map_root(storage, size)?;
-        let stored = Top::from_cells(&storage.map_cells()?);
+        let stored = Top::load(storage, load_threads())?;
         let (top, opened) = match stored.filter(|top| top.root() == root) {
             Some(top) => (top, Opened::Loaded),
             None => {
@@ -435,6 +542,7 @@ impl MapStore for MapView<'_> {
 mod tests {
     use super::*;
     use crate::storage::{Batch, MemoryStorage};
+    use certlog_verifier::certificate::status_record_hash;
     use certlog_verifier::proto::StatusRecord;
     use certlog_verifier::status_map::{MapUpdate, MemoryMap, prove, verify};
     use prost::Message as _;
@@ -528,26 +636,29 @@ mod tests {
         // stored with each batch, are the same.
         let rebuilt = Top::rebuild(&storage).unwrap();
         assert_eq!(rebuilt.root(), root);
-        let cells = storage.map_cells().unwrap();
+        let cells = storage.map_cells(0..u32::MAX).unwrap();
         assert_eq!(cells, rebuilt.cells());
-        let read_back = Top::from_cells(&cells).unwrap();
         let kept = map.read().unwrap();
-        for depth in 0..=usize::from(TOP_DEPTH) {
-            for top in [&read_back, &*kept] {
-                assert!(top.0[depth].hashes == rebuilt.0[depth].hashes, "{depth}");
-                assert!(top.0[depth].kinds == rebuilt.0[depth].kinds, "{depth}");
+        for threads in [1, 2, 16] {
+            let read_back = Top::load(&storage, threads).unwrap().unwrap();
+            for depth in 0..=usize::from(TOP_DEPTH) {
+                for top in [&read_back, &*kept] {
+                    assert!(top.0[depth].hashes == rebuilt.0[depth].hashes, "{depth}");
+                    assert!(top.0[depth].kinds == rebuilt.0[depth].kinds, "{depth}");
+                }
             }
         }
         drop(kept);
-        // A position that does not decode is refused.
-        for damage in [(0, 7), (0, 0)] {
-            let mut damaged = cells.clone();
-            damaged[3].1[damage.0] = damage.1;
-            assert!(Top::from_cells(&damaged).is_none());
+        // A position that does not decode is refused, in whichever share it is.
+        for (at, damage) in [(3, (0, 7)), (3, (0, 0)), (cells.len() - 1, (0, 9))] {
+            let damaged = MemoryStorage::default();
+            let mut stored = cells.clone();
+            stored[at].1[damage.0] = damage.1;
+            damaged.put_map_cells(&stored).unwrap();
+            for threads in [1, 2] {
+                assert!(Top::load(&damaged, threads).unwrap().is_none());
+            }
         }
-        let mut beyond = cells.clone();
-        beyond[0].0 = 1 << TOP_DEPTH;
-        assert!(Top::from_cells(&beyond).is_none());
 
         // Opened again, under a map head of that root: from the stored positions; without them
         // (the same records in another store), rebuilt and stored; with another root, refused.
@@ -576,7 +687,7 @@ mod tests {
         batch.statuses = records.into_iter().map(|(k, r)| (k, r, 0)).collect();
         copy.commit(&batch).unwrap();
         assert_eq!(StatusMap::open(&copy, 1).unwrap().1, Opened::Rebuilt);
-        assert_eq!(copy.map_cells().unwrap(), cells);
+        assert_eq!(copy.map_cells(0..u32::MAX).unwrap(), cells);
         assert_eq!(StatusMap::open(&copy, 1).unwrap().1, Opened::Loaded);
         copy.commit(&head(key(1))).unwrap();
         assert!(matches!(

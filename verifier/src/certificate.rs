@@ -170,7 +170,12 @@ pub fn status_key(scheme: &str, certificate_id: &str) -> Hash {
 
 /// The value a status record has in the status map: SHA-256 of its protobuf encoding.
 pub fn status_record_hash(record: &StatusRecord) -> Hash {
-    Hash(Sha256::digest(record.encode_to_vec()).into())
+    encoded_status_record_hash(&record.encode_to_vec())
+}
+
+/// [`status_record_hash`] of a record already encoded (as a log stores it).
+pub fn encoded_status_record_hash(encoding: &[u8]) -> Hash {
+    Hash(Sha256::digest(encoding).into())
 }
 
 /// The JSON form of certificates (serde helpers used by the generated messages).

@@ -15,6 +15,9 @@
 //! | `c` | position | a position of the status map's top: kind, hash |
 //! | `msize` | | tree size |
 
+use std::ops::Range;
+
+use certlog_verifier::certificate::encoded_status_record_hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use certlog_verifier::{Hash, merkle};
 use prost::Message;
@@ -105,6 +108,31 @@ impl<K: OrderedKv> KvStorage<K> {
     fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Pairs> {
         self.0.scan(prefix, prefix_end(prefix).as_deref(), limit)
     }
+
+    /// The status records with `first <= key <= last` (at most `limit`), each key with what
+    /// `value` makes of the stored record.
+    fn status_range<T>(
+        &self,
+        first: &Hash,
+        last: &Hash,
+        limit: usize,
+        value: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<Vec<(Hash, T)>> {
+        if first > last {
+            return Ok(Vec::new());
+        }
+        // Status keys are all 33 bytes: the first key after `last` is `last` and a zero byte.
+        let end = key(STATUS, &[last.as_bytes(), &[0]]);
+        self.0
+            .scan(&key(STATUS, &[first.as_bytes()]), Some(&end), limit)?
+            .iter()
+            .map(|(k, v)| {
+                let status_key = Hash::from_slice(&k[1..])
+                    .ok_or_else(|| StorageError::Corrupt("status key".into()))?;
+                Ok((status_key, value(v)?))
+            })
+            .collect()
+    }
 }
 
 impl<K: OrderedKv> Storage for KvStorage<K> {
@@ -181,20 +209,12 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         last: &Hash,
         limit: usize,
     ) -> Result<Vec<(Hash, StatusRecord)>> {
-        if first > last {
-            return Ok(Vec::new());
-        }
-        // Status keys are all 33 bytes: the first key after `last` is `last` and a zero byte.
-        let end = key(STATUS, &[last.as_bytes(), &[0]]);
-        self.0
-            .scan(&key(STATUS, &[first.as_bytes()]), Some(&end), limit)?
-            .iter()
-            .map(|(k, v)| {
-                let status_key = Hash::from_slice(&k[1..])
-                    .ok_or_else(|| StorageError::Corrupt("status key".into()))?;
-                Ok((status_key, decode("status record", v)?))
-            })
-            .collect()
+        self.status_range(first, last, limit, |v| decode("status record", v))
+    }
+
+    /// Hashes each record as stored, which is its encoding, without decoding it again.
+    fn status_hashes(&self, first: &Hash, last: &Hash, limit: usize) -> Result<Vec<(Hash, Hash)>> {
+        self.status_range(first, last, limit, |v| Ok(encoded_status_record_hash(v)))
     }
 
     fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {
@@ -273,8 +293,16 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         self.0.write(pairs)
     }
 
-    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>> {
-        self.scan_prefix(&[MAP_CELL], usize::MAX)?
+    fn map_cells(&self, positions: Range<u32>) -> Result<Vec<(u32, MapCell)>> {
+        if positions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (from, to) = (
+            key(MAP_CELL, &[&positions.start.to_be_bytes()]),
+            key(MAP_CELL, &[&positions.end.to_be_bytes()]),
+        );
+        self.0
+            .scan(&from, Some(&to), usize::MAX)?
             .into_iter()
             .map(|(k, v)| {
                 let position = k[1..]

@@ -1,6 +1,7 @@
 //! An in-memory backend, for tests: the reference the sled backend is checked against.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::{Mutex, MutexGuard};
 
 use certlog_verifier::Hash;
@@ -140,11 +141,14 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>> {
+    fn map_cells(&self, positions: Range<u32>) -> Result<Vec<(u32, MapCell)>> {
+        if positions.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(self
             .state()?
             .map_cells
-            .iter()
+            .range(positions)
             .map(|(i, c)| (*i, *c))
             .collect())
     }

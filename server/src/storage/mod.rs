@@ -20,7 +20,10 @@ pub use self::memory::MemoryStorage;
 pub use self::redb::Redb;
 pub use self::sled::Sled;
 
+use std::ops::Range;
+
 use certlog_verifier::Hash;
+use certlog_verifier::certificate::status_record_hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 
 /// The embedded store of a data directory.
@@ -138,6 +141,16 @@ pub trait Storage: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(Hash, StatusRecord)>>;
 
+    /// The keys and values of the status map ([`status_record_hash`] of each record) with
+    /// `first <= key <= last`, in key order, at most `limit`.
+    fn status_hashes(&self, first: &Hash, last: &Hash, limit: usize) -> Result<Vec<(Hash, Hash)>> {
+        Ok(self
+            .statuses(first, last, limit)?
+            .iter()
+            .map(|(key, record)| (*key, status_record_hash(record)))
+            .collect())
+    }
+
     /// The indexes of a certificate's entries, in order.
     fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>>;
 
@@ -150,8 +163,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Writes a batch atomically and durably: after a crash either all of it is there or none.
     fn commit(&self, batch: &Batch) -> Result<()>;
 
-    /// Every stored position of the deepest level of the status map's top, in order.
-    fn map_cells(&self) -> Result<Vec<(u32, MapCell)>>;
+    /// The stored positions of the deepest level of the status map's top within `positions`,
+    /// in order.
+    fn map_cells(&self, positions: Range<u32>) -> Result<Vec<(u32, MapCell)>>;
 
     /// Stores positions of the status map's top outside a batch (when the top was rebuilt);
     /// durable when it returns.
@@ -290,6 +304,17 @@ pub(crate) mod tests {
         assert_eq!(keys(3, 9, usize::MAX), vec![3, 7, 9]);
         assert_eq!(keys(3, 9, 2), vec![3, 7]);
         assert_eq!(keys(10, 199, usize::MAX), Vec::<u8>::new());
+        // The same, as the status map's keys and values.
+        for (first, last, limit) in [(0, 255, usize::MAX), (3, 9, 2), (10, 199, 1)] {
+            let (first, last) = (Hash([first; 32]), Hash([last; 32]));
+            let expected: Vec<(Hash, Hash)> = store
+                .statuses(&first, &last, limit)
+                .unwrap()
+                .iter()
+                .map(|(key, record)| (*key, status_record_hash(record)))
+                .collect();
+            assert_eq!(store.status_hashes(&first, &last, limit).unwrap(), expected);
+        }
         // An issuance is its certificate's first entry; later changes follow it.
         assert_eq!(
             store.certificate_entries(&Hash([3; 32])).unwrap(),
@@ -304,15 +329,17 @@ pub(crate) mod tests {
         assert_eq!(store.firmware(&[6; 32]).unwrap(), None);
 
         // Positions of the status map's top, in a batch and outside.
-        assert_eq!(store.map_cells().unwrap(), vec![]);
+        assert_eq!(store.map_cells(0..u32::MAX).unwrap(), vec![]);
         let mut b = batch(5, 0);
         b.map_cells = vec![(7, [1; 33]), (1 << 20, [2; 33])];
         store.commit(&b).unwrap();
         store.put_map_cells(&[(7, [3; 33]), (0, [4; 33])]).unwrap();
         assert_eq!(
-            store.map_cells().unwrap(),
+            store.map_cells(0..u32::MAX).unwrap(),
             vec![(0, [4; 33]), (7, [3; 33]), (1 << 20, [2; 33])]
         );
+        assert_eq!(store.map_cells(1..1 << 20).unwrap(), vec![(7, [3; 33])]);
+        assert_eq!(store.map_cells(7..7).unwrap(), vec![]);
 
         // Several entries of one certificate come back in index order.
         let mut b = batch(5, 1);
