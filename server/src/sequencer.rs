@@ -238,15 +238,6 @@ impl Failed {
     }
 }
 
-impl From<StorageError> for Failed {
-    fn from(error: StorageError) -> Failed {
-        Failed {
-            error,
-            waiting: Vec::new(),
-        }
-    }
-}
-
 /// A started sequencer.
 pub struct Started {
     /// Submits to it.
@@ -491,13 +482,19 @@ impl Sequencer {
         }
         // The batch ends with the map head of everything before it.
         let checked = Instant::now();
-        let (map_root, map_changes) = {
-            let view = self.map.view(&*self.storage)?;
+        let mapped = self.map.view(&*self.storage).and_then(|view| {
             let mut map = MapUpdate::new(&view);
             for (key, record, _) in &out.statuses {
                 map.set(*key, certificate::status_record_hash(record));
             }
-            map.finish()?
+            map.finish()
+        });
+        let (map_root, map_changes) = match mapped {
+            Ok(mapped) => mapped,
+            Err(error) => {
+                (self.range, self.tiles) = saved;
+                return Err(Failed::answering(error, waiting));
+            }
         };
         out.map_cells = crate::status_map::stored_cells(&map_changes);
         let head_index = self.range.size();
@@ -577,7 +574,7 @@ mod tests {
     use certlog_verifier::rules::Violation;
     use certlog_verifier::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::{KeyType, SignedCheckpoint};
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     fn key(name: &str, seed: u8) -> SigningKey {
         SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
@@ -745,10 +742,12 @@ mod tests {
         assert_eq!(check_stored(&*storage), 451);
     }
 
-    /// Storage whose commits fail after a number of successes: a full disk.
+    /// Storage whose commits fail after a number of successes (a full disk), and whose range
+    /// reads of status records fail once `reads_fail` is set.
     struct FailingStorage {
         inner: MemoryStorage,
         commits_left: AtomicUsize,
+        reads_fail: AtomicBool,
     }
 
     impl Storage for FailingStorage {
@@ -787,6 +786,9 @@ mod tests {
             l: &Hash,
             n: usize,
         ) -> crate::storage::Result<Vec<(Hash, Hash)>> {
+            if self.reads_fail.load(Ordering::SeqCst) {
+                return Err(StorageError::Backend("Input/output error".into()));
+            }
             self.inner.status_hashes(f, l, n)
         }
         fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
@@ -826,6 +828,7 @@ mod tests {
             inner: MemoryStorage::default(),
             // The empty tree's checkpoint, then the registration.
             commits_left: AtomicUsize::new(2),
+            reads_fail: AtomicBool::new(false),
         });
         let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
@@ -863,5 +866,42 @@ mod tests {
         assert_eq!(started.published.borrow().size, 2);
         assert_eq!(storage.inner.entries(0, 2).unwrap().len(), 2);
         assert!(storage.inner.checkpoint(3).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_of_the_status_map_is_answered_and_stops_the_log() {
+        let storage = Arc::new(FailingStorage {
+            inner: MemoryStorage::default(),
+            commits_left: AtomicUsize::new(usize::MAX),
+            reads_fail: AtomicBool::new(false),
+        });
+        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
+        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
+        started
+            .handle
+            .submit(register(&operator, &cb))
+            .await
+            .unwrap();
+        // Two certificates whose keys share the first TOP_DEPTH bits: the second one's update
+        // reads the first one's record from storage, below the map's top.
+        let mut first_of: HashMap<u32, u64> = HashMap::new();
+        let (a, b) = (0..1 << 16)
+            .find_map(|id| {
+                let key = certificate::status_key("EUCC", &format!("C-{id}"));
+                let first = u32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
+                let bits = first >> (32 - u32::from(crate::status_map::TOP_DEPTH));
+                first_of.insert(bits, id).map(|other| (other, id))
+            })
+            .unwrap();
+        started.handle.submit(issue(&cb, a)).await.unwrap();
+        storage.reads_fail.store(true, Ordering::SeqCst);
+        let refused = started.handle.submit(issue(&cb, b)).await;
+        assert!(
+            matches!(&refused, Err(SequenceError::Storage(m)) if m.contains("Input/output")),
+            "{refused:?}"
+        );
+        started.thread.join().unwrap();
+        assert_eq!(storage.size().unwrap(), 4);
+        assert_eq!(check_stored(&storage.inner), 2);
     }
 }
