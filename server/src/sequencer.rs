@@ -822,12 +822,14 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_failed_write_is_never_acknowledged_and_stops_the_log() {
+    /// A sequencer over [`FailingStorage`] that lets `commits` commits through, and the key
+    /// of a certifier it has registered.
+    async fn registered_on_failing_storage(
+        commits: usize,
+    ) -> (Arc<FailingStorage>, Started, SigningKey) {
         let storage = Arc::new(FailingStorage {
             inner: MemoryStorage::default(),
-            // The empty tree's checkpoint, then the registration.
-            commits_left: AtomicUsize::new(2),
+            commits_left: AtomicUsize::new(commits),
             reads_fail: AtomicBool::new(false),
         });
         let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
@@ -837,6 +839,13 @@ mod tests {
             .submit(register(&operator, &cb))
             .await
             .unwrap();
+        (storage, started, cb)
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_never_acknowledged_and_stops_the_log() {
+        // The empty tree's checkpoint, then the registration.
+        let (storage, started, cb) = registered_on_failing_storage(2).await;
         let refused = started.handle.submit(issue(&cb, 1)).await;
         assert!(
             matches!(&refused, Err(SequenceError::Storage(m)) if m.contains("No space left")),
@@ -870,18 +879,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_read_of_the_status_map_is_answered_and_stops_the_log() {
-        let storage = Arc::new(FailingStorage {
-            inner: MemoryStorage::default(),
-            commits_left: AtomicUsize::new(usize::MAX),
-            reads_fail: AtomicBool::new(false),
-        });
-        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
-        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
-        started
-            .handle
-            .submit(register(&operator, &cb))
-            .await
-            .unwrap();
+        let (storage, started, cb) = registered_on_failing_storage(usize::MAX).await;
         // Two certificates whose keys share the first TOP_DEPTH bits: the second one's update
         // reads the first one's record from storage, below the map's top.
         let mut first_of: HashMap<u32, u64> = HashMap::new();
