@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use fjall::config::{CompressionPolicy, FilterPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
-use super::kv::{self, OrderedKv, Pairs};
+use super::kv::{self, OrderedKv, Pairs, Visit};
 use super::{Result, StorageError};
 
 /// fjall's block cache. (Hot tiles and entry bundles have caches of their own, see
@@ -108,19 +108,24 @@ impl OrderedKv for Fjall {
         Ok(keyspace.get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
 
-    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs> {
+    fn scan_each(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+        each: &mut Visit<'_>,
+    ) -> Result<()> {
         let keyspace = self.keyspace_of(from)?;
-        // A scan stays within the kind of `from` (see `OrderedKv::scan`).
+        // A scan stays within the kind of `from` (see `OrderedKv::scan_each`).
         let iter = match to {
             Some(to) if to.first() == from.first() => keyspace.range(from..to),
             _ => keyspace.range(from..),
         };
-        iter.take(limit)
-            .map(|item| {
-                let (k, v) = item.into_inner().map_err(backend)?;
-                Ok((k.to_vec(), v.to_vec()))
-            })
-            .collect()
+        for item in iter.take(limit) {
+            let (k, v) = item.into_inner().map_err(backend)?;
+            each(&k, &v)?;
+        }
+        Ok(())
     }
 
     fn write(&self, pairs: Pairs) -> Result<()> {

@@ -43,15 +43,35 @@ pub(super) const READ_BY_RANGE_OR_KNOWN_KEY: &[u8] =
 /// Keys and values, as written in one batch.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// What a scan calls with each key and value it meets (an error ends the scan).
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
 /// An embedded ordered key-value store.
 pub trait OrderedKv: Send + Sync + 'static {
     /// The value of `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
-    /// The pairs with `from <= key < to` (no upper bound without `to`), in key order, at most
-    /// `limit` of them. A scan stays within one kind of record: the keys that start with the
-    /// first byte of `from` (every scan of this layout does).
-    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs>;
+    /// Calls `each` with the pairs with `from <= key < to` (no upper bound without `to`), in
+    /// key order, at most `limit` of them, until it returns an error. A scan stays within one
+    /// kind of record: the keys that start with the first byte of `from` (every scan of this
+    /// layout does).
+    fn scan_each(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+        each: &mut Visit<'_>,
+    ) -> Result<()>;
+
+    /// The pairs [`OrderedKv::scan_each`] meets.
+    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs> {
+        let mut pairs = Vec::new();
+        self.scan_each(from, to, limit, &mut |k, v| {
+            pairs.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })?;
+        Ok(pairs)
+    }
 
     /// Writes every pair atomically; durable when it returns.
     fn write(&self, pairs: Pairs) -> Result<()>;
@@ -123,15 +143,19 @@ impl<K: OrderedKv> KvStorage<K> {
         }
         // Status keys are all 33 bytes: the first key after `last` is `last` and a zero byte.
         let end = key(STATUS, &[last.as_bytes(), &[0]]);
-        self.0
-            .scan(&key(STATUS, &[first.as_bytes()]), Some(&end), limit)?
-            .iter()
-            .map(|(k, v)| {
+        let mut records = Vec::new();
+        self.0.scan_each(
+            &key(STATUS, &[first.as_bytes()]),
+            Some(&end),
+            limit,
+            &mut |k, v| {
                 let status_key = Hash::from_slice(&k[1..])
                     .ok_or_else(|| StorageError::Corrupt("status key".into()))?;
-                Ok((status_key, value(v)?))
-            })
-            .collect()
+                records.push((status_key, value(v)?));
+                Ok(())
+            },
+        )?;
+        Ok(records)
     }
 }
 
@@ -301,20 +325,20 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
             key(MAP_CELL, &[&positions.start.to_be_bytes()]),
             key(MAP_CELL, &[&positions.end.to_be_bytes()]),
         );
+        let mut cells = Vec::new();
         self.0
-            .scan(&from, Some(&to), usize::MAX)?
-            .into_iter()
-            .map(|(k, v)| {
+            .scan_each(&from, Some(&to), usize::MAX, &mut |k, v| {
                 let position = k[1..]
                     .try_into()
                     .map(u32::from_be_bytes)
                     .map_err(|_| StorageError::Corrupt("status map position key".into()))?;
-                let cell = v[..]
+                let cell = v
                     .try_into()
                     .map_err(|_| StorageError::Corrupt("status map position".into()))?;
-                Ok((position, cell))
-            })
-            .collect()
+                cells.push((position, cell));
+                Ok(())
+            })?;
+        Ok(cells)
     }
 
     fn put_map_cells(&self, cells: &[(u32, MapCell)]) -> Result<()> {

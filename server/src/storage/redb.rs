@@ -7,7 +7,7 @@ use std::path::Path;
 
 use redb::TableDefinition;
 
-use super::kv::{OrderedKv, Pairs};
+use super::kv::{OrderedKv, Pairs, Visit};
 use super::{Result, StorageError};
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("log");
@@ -53,18 +53,23 @@ impl OrderedKv for Redb {
             .map(|v| v.value().to_vec()))
     }
 
-    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs> {
+    fn scan_each(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+        each: &mut Visit<'_>,
+    ) -> Result<()> {
         let table = self.table()?;
         let end = to.map_or(Bound::Unbounded, Bound::Excluded);
-        table
+        let range = table
             .range::<&[u8]>((Bound::Included(from), end))
-            .map_err(backend)?
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item.map_err(backend)?;
-                Ok((k.value().to_vec(), v.value().to_vec()))
-            })
-            .collect()
+            .map_err(backend)?;
+        for item in range.take(limit) {
+            let (k, v) = item.map_err(backend)?;
+            each(k.value(), v.value())?;
+        }
+        Ok(())
     }
 
     fn write(&self, pairs: Pairs) -> Result<()> {

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::kv::{OrderedKv, Pairs};
+use super::kv::{OrderedKv, Pairs, Visit};
 use super::{Result, StorageError};
 
 /// sled's page cache.
@@ -37,15 +37,22 @@ impl OrderedKv for Sled {
         Ok(self.0.get(key).map_err(backend)?.map(|v| v.to_vec()))
     }
 
-    fn scan(&self, from: &[u8], to: Option<&[u8]>, limit: usize) -> Result<Pairs> {
+    fn scan_each(
+        &self,
+        from: &[u8],
+        to: Option<&[u8]>,
+        limit: usize,
+        each: &mut Visit<'_>,
+    ) -> Result<()> {
         let range = match to {
             Some(to) => self.0.range(from..to),
             None => self.0.range(from..),
         };
-        range
-            .take(limit)
-            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(backend))
-            .collect()
+        for item in range.take(limit) {
+            let (k, v) = item.map_err(backend)?;
+            each(&k, &v)?;
+        }
+        Ok(())
     }
 
     fn write(&self, pairs: Pairs) -> Result<()> {
