@@ -304,13 +304,18 @@ impl Top {
                 .into_iter()
                 .enumerate()
                 .map(|(index, mut share)| {
-                    scope.spawn(move || load_share(storage, index, &mut share))
+                    std::thread::Builder::new()
+                        .name("status-map".into())
+                        .spawn_scoped(scope, move || load_share(storage, index, &mut share))
+                        .map_err(|e| {
+                            StorageError::Backend(format!("a thread to read the status map: {e}"))
+                        })
                 })
                 .collect();
             loading
                 .into_iter()
                 .map(|thread| {
-                    thread.join().unwrap_or_else(|_| {
+                    thread?.join().unwrap_or_else(|_| {
                         Err(StorageError::Backend(
                             "reading the status map panicked".into(),
                         ))
