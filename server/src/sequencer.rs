@@ -29,7 +29,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::metrics::Metrics;
 use crate::reader::StorageTiles;
-use crate::status_map::{Opened, StatusMap};
+use crate::status_map::{MapView, Opened, StatusMap};
 use crate::storage::{Batch, Storage, StorageError};
 
 /// How the sequencer batches.
@@ -180,9 +180,11 @@ impl TileBuffers {
 
 /// The rules' view during a batch: storage, overlaid with the changes of the batch so far.
 /// Certifier records read from storage are kept for the batch (a batch is mostly one
-/// certifier's).
+/// certifier's); status records are read through the batch's view of the status map, which
+/// reads the records its update needs once for both.
 struct BatchState<'a> {
     storage: &'a dyn Storage,
+    map: &'a MapView<'a>,
     certifiers: HashMap<String, CertifierRecord>,
     certifiers_read: RefCell<HashMap<String, Option<CertifierRecord>>>,
     statuses: HashMap<Hash, StatusRecord>,
@@ -208,7 +210,7 @@ impl LogState for BatchState<'_> {
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
         match self.statuses.get(key) {
             Some(r) => Ok(Some(r.clone())),
-            None => self.storage.status(key),
+            None => self.map.status(key),
         }
     }
 }
@@ -411,9 +413,27 @@ impl Sequencer {
     fn integrate(&mut self, batch: Vec<(Submission, Reply)>) -> Result<(), Failed> {
         let start_size = self.range.size();
         let saved = (self.range.clone(), self.tiles.clone());
-        let storage = self.storage.clone();
+        let (storage, map) = (self.storage.clone(), self.map.clone());
+        let started = Instant::now();
+        // The status records the batch's rules and map update read, in key order.
+        let mut keys: Vec<Hash> = batch
+            .iter()
+            .filter_map(|(sub, _)| rules::certificate_key(&sub.statement))
+            .collect();
+        keys.sort_unstable();
+        let view = match map
+            .view(&*storage)
+            .and_then(|view| view.read_ahead(&keys).map(|()| view))
+        {
+            Ok(view) => view,
+            Err(error) => {
+                let waiting = batch.into_iter().map(|(_, reply)| reply).collect();
+                return Err(Failed { error, waiting });
+            }
+        };
         let mut state = BatchState {
             storage: &*storage,
+            map: &view,
             certifiers: HashMap::new(),
             certifiers_read: RefCell::default(),
             statuses: HashMap::new(),
@@ -423,7 +443,6 @@ impl Sequencer {
         let mut waiting: Vec<(Reply, u64, Hash, bool)> = Vec::with_capacity(batch.len());
         let mut touched: BTreeSet<u8> = BTreeSet::new();
         let published_now = self.published.borrow().clone();
-        let started = Instant::now();
 
         for (sub, reply) in batch {
             // Identical bytes are the same entry: answer with its index. (Identical bytes of a
@@ -482,13 +501,16 @@ impl Sequencer {
         }
         // The batch ends with the map head of everything before it.
         let checked = Instant::now();
-        let mapped = self.map.view(&*self.storage).and_then(|view| {
-            let mut map = MapUpdate::new(&view);
+        drop(state);
+        let mapped = {
+            let mut update = MapUpdate::new(&view);
             for (key, record, _) in &out.statuses {
-                map.set(*key, certificate::status_record_hash(record));
+                update.set(*key, certificate::status_record_hash(record));
             }
-            map.finish()
-        });
+            update.finish()
+        };
+        // The view reads the top: let it go before the top is updated.
+        drop(view);
         let (map_root, map_changes) = match mapped {
             Ok(mapped) => mapped,
             Err(error) => {
@@ -750,6 +772,16 @@ mod tests {
         reads_fail: AtomicBool,
     }
 
+    impl FailingStorage {
+        /// A range read of status records: fails once `reads_fail` is set.
+        fn read(&self) -> crate::storage::Result<()> {
+            if self.reads_fail.load(Ordering::SeqCst) {
+                return Err(StorageError::Backend("Input/output error".into()));
+            }
+            Ok(())
+        }
+    }
+
     impl Storage for FailingStorage {
         fn size(&self) -> crate::storage::Result<u64> {
             self.inner.size()
@@ -786,10 +818,17 @@ mod tests {
             l: &Hash,
             n: usize,
         ) -> crate::storage::Result<Vec<(Hash, Hash)>> {
-            if self.reads_fail.load(Ordering::SeqCst) {
-                return Err(StorageError::Backend("Input/output error".into()));
-            }
+            self.read()?;
             self.inner.status_hashes(f, l, n)
+        }
+        fn status_encodings(
+            &self,
+            f: &Hash,
+            l: &Hash,
+            n: usize,
+        ) -> crate::storage::Result<crate::storage::StatusEncodings> {
+            self.read()?;
+            self.inner.status_encodings(f, l, n)
         }
         fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
             self.inner.certificate_entries(k)

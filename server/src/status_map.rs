@@ -19,13 +19,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use certlog_verifier::Hash;
+use certlog_verifier::certificate::encoded_status_record_hash;
 use certlog_verifier::entry::decode_entry;
+use certlog_verifier::proto::StatusRecord;
 use certlog_verifier::proto::entry::Body;
 use certlog_verifier::status_map::{
     self, EMPTY, MapChanges, MapNode, MapStore, NodePath, leaf_hash, node_hash,
 };
+use prost::Message as _;
 
-use crate::storage::{MapCell, Storage, StorageError};
+use crate::storage::{MapCell, StatusEncodings, Storage, StorageError};
 
 /// The depth of the deepest level kept in memory.
 pub const TOP_DEPTH: u16 = 20;
@@ -465,6 +468,7 @@ impl StatusMap {
             top: self.read()?,
             storage,
             below: RefCell::default(),
+            records: RefCell::default(),
         })
     }
 
@@ -501,6 +505,66 @@ pub struct MapView<'a> {
     top: RwLockReadGuard<'a, Top>,
     storage: &'a dyn Storage,
     below: RefCell<HashMap<usize, BTreeMap<NodePath, MapNode>>>,
+    /// The status records below positions of the deepest level, as stored, read once.
+    records: RefCell<HashMap<usize, StatusEncodings>>,
+}
+
+impl MapView<'_> {
+    /// What `f` makes of the status records below position `at` of the deepest level.
+    fn records_below<T>(
+        &self,
+        at: usize,
+        f: impl FnOnce(&[(Hash, Vec<u8>)]) -> T,
+    ) -> Result<T, StorageError> {
+        let mut records = self.records.borrow_mut();
+        let below = match records.entry(at) {
+            std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let (first, last) = key_range(&path_at(TOP_DEPTH, at));
+                slot.insert(self.storage.status_encodings(&first, &last, usize::MAX)?)
+            }
+        };
+        Ok(f(below))
+    }
+
+    /// Reads the status records that [`MapView::status`] of `keys` needs, in the order given:
+    /// in key order, neighbouring reads share fjall's blocks, as the map's update's reads do.
+    pub fn read_ahead(&self, keys: &[Hash]) -> Result<(), StorageError> {
+        let deepest = &self.top.0[usize::from(TOP_DEPTH)];
+        for key in keys {
+            let at = position(&NodePath {
+                depth: TOP_DEPTH,
+                prefix: *key,
+            });
+            if deepest.kind(at) == Kind::Internal {
+                self.records_below(at, |_| ())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The status record of `key` in the view's state: none when the top has no key at its
+    /// position, else from the records below that position, which an update of the map reads
+    /// anyway (or, when it holds one key, a read of that key).
+    pub fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
+        let at = position(&NodePath {
+            depth: TOP_DEPTH,
+            prefix: *key,
+        });
+        match self.top.0[usize::from(TOP_DEPTH)].kind(at) {
+            Kind::Empty => Ok(None),
+            Kind::Leaf => self.storage.status(key),
+            Kind::Internal => self
+                .records_below(at, |records| {
+                    records
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, bytes)| StatusRecord::decode(&bytes[..]))
+                })?
+                .transpose()
+                .map_err(|e| StorageError::Corrupt(format!("status record: {e}"))),
+        }
+    }
 }
 
 impl MapStore for MapView<'_> {
@@ -535,9 +599,14 @@ impl MapStore for MapView<'_> {
         }
         let mut below = self.below.borrow_mut();
         if let std::collections::hash_map::Entry::Vacant(slot) = below.entry(at) {
-            let top_path = path_at(TOP_DEPTH, at);
-            let keys = keys_below(self.storage, &top_path)?;
-            slot.insert(status_map::subtree(top_path, &keys).into_iter().collect());
+            let keys = self.records_below(at, |records| {
+                records
+                    .iter()
+                    .map(|(key, bytes)| (*key, encoded_status_record_hash(bytes)))
+                    .collect::<Vec<_>>()
+            })?;
+            let nodes = status_map::subtree(path_at(TOP_DEPTH, at), &keys);
+            slot.insert(nodes.into_iter().collect());
         }
         Ok(below.get(&at).and_then(|nodes| nodes.get(path)).copied())
     }
@@ -550,7 +619,6 @@ mod tests {
     use certlog_verifier::certificate::status_record_hash;
     use certlog_verifier::proto::StatusRecord;
     use certlog_verifier::status_map::{MapUpdate, MemoryMap, prove, verify};
-    use prost::Message as _;
 
     fn key(n: u32) -> Hash {
         certlog_verifier::merkle::leaf_hash(&n.to_be_bytes())
@@ -636,6 +704,36 @@ mod tests {
             reference.0.keys().any(|p| p.depth > TOP_DEPTH),
             "no node below the top"
         );
+        // The view's status records are storage's: at positions of the top that are empty,
+        // hold one key, or more (read as a group), and for keys absent from all of them.
+        let view = map.view(&storage).unwrap();
+        let deepest = |n: u32| {
+            let at = position(&NodePath {
+                depth: TOP_DEPTH,
+                prefix: key(n),
+            });
+            view.top.0[usize::from(TOP_DEPTH)].kind(at)
+        };
+        let mut kinds = BTreeMap::new();
+        for n in (0..32_004).chain(1_000_000..1_040_000) {
+            let expected = storage.status(&key(n)).unwrap();
+            assert_eq!(view.status(&key(n)).unwrap(), expected, "key {n}");
+            *kinds
+                .entry((deepest(n) as u8, expected.is_some()))
+                .or_insert(0) += 1;
+        }
+        // Every kind of position, with keys present and absent.
+        for kind in [Kind::Empty, Kind::Leaf, Kind::Internal] {
+            for present in [false, true] {
+                if kind != Kind::Empty || !present {
+                    assert!(
+                        kinds.contains_key(&(kind as u8, present)),
+                        "{kind:?} {present}"
+                    );
+                }
+            }
+        }
+        drop(view);
 
         // The top kept up to date, rebuilt from the records, and read back from the positions
         // stored with each batch, are the same.

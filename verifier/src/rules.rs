@@ -297,6 +297,20 @@ pub fn check_entry<S: LogState>(
     apply(signed, &statement, index, state)
 }
 
+/// The status-map key of the certificate a statement is about (none for the registry's
+/// statements and map heads): the status record [`apply`] reads and changes.
+pub fn certificate_key(statement: &Statement) -> Option<Hash> {
+    match &statement.body {
+        Some(statement::Body::CertificateIssued(cert)) => {
+            Some(status_key(&cert.scheme, &cert.certificate_id))
+        }
+        Some(statement::Body::StatusChanged(change)) => {
+            Some(status_key(&change.scheme, &change.certificate_id))
+        }
+        _ => None,
+    }
+}
+
 /// Applies an authenticated statement at `index` to the state: the change it makes, or why it
 /// may not be appended.
 pub fn apply<S: LogState>(

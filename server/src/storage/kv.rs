@@ -22,7 +22,7 @@ use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use certlog_verifier::{Hash, merkle};
 use prost::Message;
 
-use super::{Batch, MapCell, Result, Storage, StorageError};
+use super::{Batch, MapCell, Result, StatusEncodings, Storage, StorageError};
 
 pub(super) const ENTRY: u8 = b'e';
 const LEAF: u8 = b'l';
@@ -234,6 +234,10 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         limit: usize,
     ) -> Result<Vec<(Hash, StatusRecord)>> {
         self.status_range(first, last, limit, |v| decode("status record", v))
+    }
+
+    fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
+        self.status_range(first, last, limit, |v| Ok(v.to_vec()))
     }
 
     /// Hashes each record as stored, which is its encoding, without decoding it again.

@@ -25,6 +25,7 @@ use std::ops::Range;
 use certlog_verifier::Hash;
 use certlog_verifier::certificate::status_record_hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+use prost::Message as _;
 
 /// The embedded store of a data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +88,9 @@ pub type Result<T> = std::result::Result<T, StorageError>;
 /// A position of the status map's top, as stored: its kind and its hash.
 pub type MapCell = [u8; 33];
 
+/// Status records as stored: each key with its record's protobuf encoding.
+pub type StatusEncodings = Vec<(Hash, Vec<u8>)>;
+
 /// Everything one integration batch writes.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
@@ -140,6 +144,16 @@ pub trait Storage: Send + Sync + 'static {
         last: &Hash,
         limit: usize,
     ) -> Result<Vec<(Hash, StatusRecord)>>;
+
+    /// The status records with `first <= key <= last` as stored, their protobuf encoding, in
+    /// key order, at most `limit`.
+    fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
+        Ok(self
+            .statuses(first, last, limit)?
+            .iter()
+            .map(|(key, record)| (*key, record.encode_to_vec()))
+            .collect())
+    }
 
     /// The keys and values of the status map ([`status_record_hash`] of each record) with
     /// `first <= key <= last`, in key order, at most `limit`.
@@ -314,6 +328,17 @@ pub(crate) mod tests {
                 .map(|(key, record)| (*key, status_record_hash(record)))
                 .collect();
             assert_eq!(store.status_hashes(&first, &last, limit).unwrap(), expected);
+            let encodings = store.status_encodings(&first, &last, limit).unwrap();
+            let decoded: Vec<(Hash, Hash)> = encodings
+                .iter()
+                .map(|(key, bytes)| {
+                    (
+                        *key,
+                        status_record_hash(&StatusRecord::decode(&bytes[..]).unwrap()),
+                    )
+                })
+                .collect();
+            assert_eq!(decoded, expected);
         }
         // An issuance is its certificate's first entry; later changes follow it.
         assert_eq!(
