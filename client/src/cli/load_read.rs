@@ -26,8 +26,12 @@ use super::load::{Args, connect_all, summary};
 use super::{Context, Output};
 use crate::tiles::TileClient;
 
-/// How many of the latest entries are read to find certificates to look up.
-const ID_WINDOW: u64 = 4096;
+/// Certificates to look up are found in this many runs of entries, spread evenly over the
+/// tree (lookups of only the latest certificates would find their records in memory)...
+const ID_WINDOWS: u64 = 16;
+
+/// ... of this many entries each.
+const ID_WINDOW: u64 = 256;
 
 /// What one kind of read measured.
 struct Measured {
@@ -108,24 +112,46 @@ where
     })
 }
 
-/// (scheme, certificate ID) of the certificates issued among the latest entries of a tree.
+/// The runs of entries read to find certificates: [`ID_WINDOWS`] of [`ID_WINDOW`] entries,
+/// spread evenly over a tree of `size`; on a small tree, one after the other from the start.
+fn id_windows(size: u64) -> Vec<(u64, u64)> {
+    let mut windows: Vec<(u64, u64)> = Vec::new();
+    for window in 0..ID_WINDOWS {
+        let next = windows.last().map_or(0, |(_, end)| *end);
+        let start = (size / ID_WINDOWS * window).max(next);
+        let end = (start + ID_WINDOW).min(size);
+        if start >= end {
+            break;
+        }
+        windows.push((start, end));
+    }
+    windows
+}
+
+/// (scheme, certificate ID) of the certificates issued in the [`id_windows`] of a tree.
 async fn issued_certificates(
     client: &mut crate::Client,
     size: u64,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let start = size.saturating_sub(ID_WINDOW);
-    let entries = client.entries(start, size).await?;
-    Ok(entries
-        .iter()
-        .filter_map(|bytes| {
-            let decoded = entry::decode_entry(bytes).ok()?;
-            let statement = entry::decode_statement(entry::signed_statement(&decoded)?).ok()?;
-            match statement.body? {
-                Body::CertificateIssued(c) => Some((c.scheme, c.certificate_id)),
-                _ => None,
-            }
-        })
-        .collect())
+    let mut ids = Vec::new();
+    for (start, end) in id_windows(size) {
+        ids.extend(
+            client
+                .entries(start, end)
+                .await?
+                .iter()
+                .filter_map(|bytes| {
+                    let decoded = entry::decode_entry(bytes).ok()?;
+                    let statement =
+                        entry::decode_statement(entry::signed_statement(&decoded)?).ok()?;
+                    match statement.body? {
+                        Body::CertificateIssued(c) => Some((c.scheme, c.certificate_id)),
+                        _ => None,
+                    }
+                }),
+        );
+    }
+    Ok(ids)
 }
 
 pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
@@ -140,8 +166,11 @@ pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
     let ids = Arc::new(issued_certificates(&mut first, size).await?);
     if ids.is_empty() {
         anyhow::bail!(
-            "no certificate among the latest {} entries of the log: nothing to look up",
-            size.min(ID_WINDOW)
+            "no certificate among the {} entries read: nothing to look up",
+            id_windows(size)
+                .iter()
+                .map(|(start, end)| end - start)
+                .sum::<u64>()
         );
     }
     let seed = mix(std::time::SystemTime::now()
@@ -249,4 +278,22 @@ pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
         "kinds": kinds,
     });
     Ok(Output { text, json })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificates_are_looked_up_across_the_whole_tree() {
+        // A small tree is read from the start, each entry once.
+        assert_eq!(id_windows(0), vec![]);
+        assert_eq!(id_windows(600), vec![(0, 256), (256, 512), (512, 600)]);
+        // A large one in runs spread evenly, the last near its end.
+        let windows = id_windows(10_000_000);
+        assert_eq!(windows.len() as u64, ID_WINDOWS);
+        assert_eq!(windows[0], (0, 256));
+        assert_eq!(windows[1], (625_000, 625_256));
+        assert_eq!(windows[15], (9_375_000, 9_375_256));
+    }
 }
