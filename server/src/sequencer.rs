@@ -812,15 +812,6 @@ mod tests {
         ) -> crate::storage::Result<Vec<(Hash, StatusRecord)>> {
             self.inner.statuses(f, l, n)
         }
-        fn status_hashes(
-            &self,
-            f: &Hash,
-            l: &Hash,
-            n: usize,
-        ) -> crate::storage::Result<Vec<(Hash, Hash)>> {
-            self.read()?;
-            self.inner.status_hashes(f, l, n)
-        }
         fn status_encodings(
             &self,
             f: &Hash,

@@ -203,10 +203,23 @@ fn key_range(path: &NodePath) -> (Hash, Hash) {
     (path.prefix, last)
 }
 
+/// The status map's keys and values in `records`: each record hashed as stored, which is its
+/// encoding.
+fn map_keys(records: &[(Hash, Vec<u8>)]) -> Vec<(Hash, Hash)> {
+    records
+        .iter()
+        .map(|(key, bytes)| (*key, encoded_status_record_hash(bytes)))
+        .collect()
+}
+
 /// The keys and values below `path`, from the status records.
 fn keys_below(storage: &dyn Storage, path: &NodePath) -> Result<Vec<(Hash, Hash)>, StorageError> {
     let (first, last) = key_range(path);
-    storage.status_hashes(&first, &last, usize::MAX)
+    Ok(map_keys(&storage.status_encodings(
+        &first,
+        &last,
+        usize::MAX,
+    )?))
 }
 
 impl Top {
@@ -248,7 +261,7 @@ impl Top {
             group.clear();
         };
         loop {
-            let chunk = storage.status_hashes(&from, &last, REBUILD_CHUNK)?;
+            let chunk = map_keys(&storage.status_encodings(&from, &last, REBUILD_CHUNK)?);
             for (key, value) in &chunk {
                 let at = position(&NodePath {
                     depth: TOP_DEPTH,
@@ -599,12 +612,7 @@ impl MapStore for MapView<'_> {
         }
         let mut below = self.below.borrow_mut();
         if let std::collections::hash_map::Entry::Vacant(slot) = below.entry(at) {
-            let keys = self.records_below(at, |records| {
-                records
-                    .iter()
-                    .map(|(key, bytes)| (*key, encoded_status_record_hash(bytes)))
-                    .collect::<Vec<_>>()
-            })?;
+            let keys = self.records_below(at, map_keys)?;
             let nodes = status_map::subtree(path_at(TOP_DEPTH, at), &keys);
             slot.insert(nodes.into_iter().collect());
         }

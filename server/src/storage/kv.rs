@@ -17,7 +17,6 @@
 
 use std::ops::Range;
 
-use certlog_verifier::certificate::encoded_status_record_hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use certlog_verifier::{Hash, merkle};
 use prost::Message;
@@ -238,11 +237,6 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
 
     fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
         self.status_range(first, last, limit, |v| Ok(v.to_vec()))
-    }
-
-    /// Hashes each record as stored, which is its encoding, without decoding it again.
-    fn status_hashes(&self, first: &Hash, last: &Hash, limit: usize) -> Result<Vec<(Hash, Hash)>> {
-        self.status_range(first, last, limit, |v| Ok(encoded_status_record_hash(v)))
     }
 
     fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {

@@ -23,7 +23,6 @@ pub use self::sled::Sled;
 use std::ops::Range;
 
 use certlog_verifier::Hash;
-use certlog_verifier::certificate::status_record_hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use prost::Message as _;
 
@@ -155,16 +154,6 @@ pub trait Storage: Send + Sync + 'static {
             .collect())
     }
 
-    /// The keys and values of the status map ([`status_record_hash`] of each record) with
-    /// `first <= key <= last`, in key order, at most `limit`.
-    fn status_hashes(&self, first: &Hash, last: &Hash, limit: usize) -> Result<Vec<(Hash, Hash)>> {
-        Ok(self
-            .statuses(first, last, limit)?
-            .iter()
-            .map(|(key, record)| (*key, status_record_hash(record)))
-            .collect())
-    }
-
     /// The indexes of a certificate's entries, in order.
     fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>>;
 
@@ -190,6 +179,7 @@ pub trait Storage: Send + Sync + 'static {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use certlog_verifier::certificate::status_record_hash;
     use certlog_verifier::merkle::leaf_hash;
     use certlog_verifier::proto::CertificateStatus;
 
@@ -327,7 +317,6 @@ pub(crate) mod tests {
                 .iter()
                 .map(|(key, record)| (*key, status_record_hash(record)))
                 .collect();
-            assert_eq!(store.status_hashes(&first, &last, limit).unwrap(), expected);
             let encodings = store.status_encodings(&first, &last, limit).unwrap();
             let decoded: Vec<(Hash, Hash)> = encodings
                 .iter()
