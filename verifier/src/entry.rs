@@ -114,11 +114,12 @@ pub fn encode_entry(signed: SignedStatement) -> Vec<u8> {
 
 /// Checks that `key` signed the statement, under the name and key ID the statement gives.
 ///
-/// One statement at a time, with `verify_strict`, also where the log takes many at once
+/// One statement at a time, accepting exactly what `verify_strict` accepts (see
+/// `VerifierKey::verify_bytes`), also where the log takes many at once
 /// (`SubmitBatch`): ed25519-dalek's `verify_batch` checks a cofactorless equation only up to a
 /// linear combination whose coefficients a signer can grind, so it accepts, with probability
 /// 1/2, a signature whose R is moved by a point of order 2, which `verify_strict` and every
-/// auditor replaying the log refuse (tests/batch_verification.rs). The subgroup check on each R
+/// auditor replaying the log refuse (tests/strict_verification.rs). The subgroup check on each R
 /// that would close the gap costs more than the batch saves (benches/verify.rs).
 pub fn verify_statement(signed: &SignedStatement, key: &VerifierKey) -> Result<(), EntryError> {
     let ok = key.key_type() == KeyType::Ed25519

@@ -14,6 +14,7 @@ use core::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::Signer as _;
+use hex_literal::hex;
 use sha2::{Digest, Sha256};
 
 use crate::note::{NoteSignature, NoteVerifier};
@@ -145,7 +146,23 @@ pub struct VerifierKey {
     id: u32,
     key_type: KeyType,
     key: ed25519_dalek::VerifyingKey,
+    /// A key of small order, which `verify_strict` refuses: checked once, here.
+    weak: bool,
 }
+
+/// The canonical encodings of the eight points of small order (the torsion subgroup E[8]),
+/// which `verify_strict` refuses as R: the identity, the point of order 2, the two of order 4
+/// and the four of order 8 (a test checks them against curve25519-dalek's `EIGHT_TORSION`).
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 8] = [
+    hex!("0100000000000000000000000000000000000000000000000000000000000000"),
+    hex!("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    hex!("0000000000000000000000000000000000000000000000000000000000000000"),
+    hex!("0000000000000000000000000000000000000000000000000000000000000080"),
+    hex!("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    hex!("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+    hex!("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+    hex!("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+];
 
 impl VerifierKey {
     /// A verifier key from its parts.
@@ -159,6 +176,7 @@ impl VerifierKey {
             name: name.into(),
             id: key_id(name, key_type, key.as_bytes()),
             key_type,
+            weak: key.is_weak(),
             key,
         })
     }
@@ -195,12 +213,23 @@ impl VerifierKey {
         Ok(self)
     }
 
-    /// Verifies a plain Ed25519 signature over `message` (strict: no malleable signatures).
+    /// Verifies a plain Ed25519 signature over `message`, accepting exactly what ed25519-dalek's
+    /// `verify_strict` accepts (no malleable signatures, no key or R of small order), for less.
+    ///
+    /// `verify_strict` is `verify`, which recomputes R and compares its canonical encoding with
+    /// the signature's, plus a refusal of a key or an R of small order. It decompresses R for
+    /// that, a field square root: a seventh of its time (`benches/verify.rs`). When `verify`
+    /// accepts, R's bytes are the canonical encoding of a point, so R is of small order exactly
+    /// when they are one of the eight encodings of such points; the key is checked once, when
+    /// it is parsed (`tests/strict_verification.rs` compares the two on every kind of input).
     pub fn verify_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
+        use ed25519_dalek::Verifier as _;
         let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
             return false;
         };
-        self.key.verify_strict(message, &sig).is_ok()
+        !self.weak
+            && !SMALL_ORDER_ENCODINGS.contains(sig.r_bytes())
+            && self.key.verify(message, &sig).is_ok()
     }
 }
 
@@ -338,6 +367,7 @@ impl SigningKey {
             id: self.id,
             key_type: self.key_type,
             key: self.key.verifying_key(),
+            weak: false,
         }
     }
 
@@ -384,6 +414,18 @@ mod tests {
     const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
     const GO_SKEY: &str =
         "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+
+    #[test]
+    fn small_order_encodings_are_those_of_the_torsion_subgroup() {
+        let mut torsion: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        let mut ours = SMALL_ORDER_ENCODINGS.to_vec();
+        torsion.sort();
+        ours.sort();
+        assert_eq!(ours, torsion);
+    }
 
     #[test]
     fn go_test_keys_round_trip() {
