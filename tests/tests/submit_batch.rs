@@ -158,11 +158,11 @@ fn load_at_a_set_rate_acknowledges_every_entry() {
 }
 
 #[test]
-fn load_read_measures_proofs_statuses_and_tiles() {
+fn load_read_measures_proofs_statuses_tiles_and_bundles() {
     let (log, write) = loaded("600", "100", &[]);
     assert_eq!(write["errors"], 0, "{write}");
     let report = log.cli_json(&["load", "--read", "--count", "200", "--concurrency", "8"]);
-    for kind in ["inclusion", "status", "tiles"] {
+    for kind in ["inclusion", "status", "tiles", "bundles"] {
         let k = &report["kinds"][kind];
         assert_eq!(k["errors"], 0, "{kind}: {report}");
         assert_eq!(k["operations"], 200, "{kind}: {report}");

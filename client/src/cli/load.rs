@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     batch: u16,
     /// Measures reads of an existing log instead: inclusion proofs and status lookups over
-    /// gRPC, tiles and entry bundles over HTTP, --count of each.
+    /// gRPC, hash tiles and entry bundles over HTTP, --count of each.
     #[arg(long, conflicts_with_all = ["key", "scheme", "batch"])]
     read: bool,
     /// Sends at this many entries a second (open loop: each request leaves at its scheduled

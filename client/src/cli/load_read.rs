@@ -5,7 +5,7 @@
 //!   checked against that checkpoint's root, RFC 9162 2.1.3.2);
 //! - status lookups over gRPC (`GetStatus` of certificates issued in the log, found first with
 //!   `GetEntries`);
-//! - tiles over HTTP (C2SP tlog-tiles: random full level-0 hash tiles and entry bundles).
+//! - tiles over HTTP (C2SP tlog-tiles: random full level-0 hash tiles), then entry bundles.
 //!
 //! gRPC requests are spread over `--connections` HTTP/2 connections; HTTP requests share one
 //! connection pool.
@@ -218,26 +218,33 @@ pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
         0 => (1, size as u16),
         full => (full, TILE_WIDTH),
     };
-    let tile_reads = measure(args, "tiles", "tiles and entry bundles (HTTP)", move |n| {
+    let tile = move |n: u64, level| TileId {
+        level,
+        index: mix(seed ^ n) % tile_count,
+        width,
+    };
+    let hash_tiles = {
+        let tiles = tiles.clone();
+        measure(args, "tiles", "level-0 hash tiles (HTTP)", move |n| {
+            let tiles = tiles.clone();
+            async move {
+                tiles
+                    .hash_tile(tile(n, TileLevel::Hashes(0)))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| crate::error_chain(&e))
+            }
+        })
+        .await?
+    };
+    let bundles = measure(args, "bundles", "entry bundles (HTTP)", move |n| {
         let tiles = tiles.clone();
         async move {
-            let tile = |level| TileId {
-                level,
-                index: mix(seed ^ n) % tile_count,
-                width,
-            };
-            let read = if n % 2 == 0 {
-                tiles
-                    .hash_tile(tile(TileLevel::Hashes(0)))
-                    .await
-                    .map(|_| ())
-            } else {
-                tiles
-                    .entry_bundle(tile(TileLevel::Entries))
-                    .await
-                    .map(|_| ())
-            };
-            read.map_err(|e| crate::error_chain(&e))
+            tiles
+                .entry_bundle(tile(n, TileLevel::Entries))
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::error_chain(&e))
         }
     })
     .await?;
@@ -248,7 +255,7 @@ pub async fn run(cx: &Context, args: &Args) -> anyhow::Result<Output> {
         clients.len()
     );
     let mut kinds = serde_json::Map::new();
-    for mut m in [inclusion, status, tile_reads] {
+    for mut m in [inclusion, status, hash_tiles, bundles] {
         let rate = m.rate();
         let (p50, p99, max) = summary(&mut m.latencies);
         text.push_str(&format!(
