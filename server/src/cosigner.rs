@@ -419,7 +419,7 @@ impl Witness {
             let proof: Vec<Hash> = if old == 0 || old == size {
                 Vec::new()
             } else {
-                merkle::consistency_proof(old, size, &tiles)
+                merkle::consistency_proof(old, size, &&tiles.reader())
                     .map_err(|e| WitnessFailure::Proof(old, e.to_string()))?
             };
             let request = AddCheckpoint {

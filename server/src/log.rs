@@ -375,7 +375,7 @@ impl Log {
         size: u64,
     ) -> Result<(u64, Hash, Vec<Hash>), LogError> {
         let size = self.tree_size(size)?;
-        let reader = &self.tiles;
+        let reader = &self.tiles.reader();
         let proof = merkle::inclusion_proof(index, size, &reader)?;
         let leaf = reader
             .read_hash(NodeId::new(0, index))
@@ -386,7 +386,7 @@ impl Log {
     /// The consistency proof from `size1` to `size2` (0: the latest). Returns `size2` used.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<(u64, Vec<Hash>), LogError> {
         let size2 = self.tree_size(size2)?;
-        let proof = merkle::consistency_proof(size1, size2, &&self.tiles)?;
+        let proof = merkle::consistency_proof(size1, size2, &&self.tiles.reader())?;
         Ok((size2, proof))
     }
 
@@ -563,7 +563,9 @@ impl Log {
                     .tile(level, tile.index, usize::from(tile.width))
                     .map_err(|e| LogError::Unavailable(e.to_string()))?;
                 let hashes = &nodes.hashes()[..usize::from(tile.width)];
-                Bytes::from_iter(hashes.iter().flat_map(|h| h.0))
+                let mut bytes = Vec::with_capacity(hashes.len() * Hash::LEN);
+                hashes.iter().for_each(|h| bytes.extend_from_slice(&h.0));
+                Bytes::from(bytes)
             }
             TileLevel::Entries => self.bundles.bundle(tile.index, tile.width)?,
         };

@@ -6,6 +6,7 @@
 //! neither cache goes stale: a partial tile is read again, and replaced, when a wider one is
 //! needed.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -39,10 +40,13 @@ impl TileReader for StorageTiles<'_> {
     }
 }
 
+/// A hash tile's level and index.
+type TileKey = (u8, u64);
+
 /// Hash tiles from storage, each with all its subtree hashes, the most used kept in memory.
 pub struct CachedTiles {
     storage: Arc<dyn Storage>,
-    cache: Option<Cache<(u8, u64), Arc<TileNodes>>>,
+    cache: Option<Cache<TileKey, Arc<TileNodes>>>,
 }
 
 impl CachedTiles {
@@ -78,16 +82,41 @@ impl CachedTiles {
     }
 }
 
-impl HashReader for &CachedTiles {
+impl CachedTiles {
+    /// A reader of the tree's hashes for one proof or root.
+    pub fn reader(&self) -> TreeHashes<'_> {
+        TreeHashes {
+            tiles: self,
+            last: RefCell::new(None),
+        }
+    }
+}
+
+/// The tree's hashes from [`CachedTiles`], for one proof: the nodes of a proof come a tile at
+/// a time (up to eight from the leaf's level-0 tile, then up to eight from a level-1 tile...),
+/// so it keeps the last tile it used rather than looking each node's tile up in the cache.
+pub struct TreeHashes<'a> {
+    tiles: &'a CachedTiles,
+    last: RefCell<Option<(TileKey, Arc<TileNodes>)>>,
+}
+
+impl HashReader for &TreeHashes<'_> {
     type Error = TileError<StorageError>;
 
     fn read_hash(&self, node: NodeId) -> Result<Hash, Self::Error> {
-        if self.cache.is_none() {
+        if self.tiles.cache.is_none() {
             // Nothing to keep them in: hash only the subtree asked for.
-            return TileHashReader(StorageTiles(&*self.storage)).read_hash(node);
+            return TileHashReader(StorageTiles(&*self.tiles.storage)).read_hash(node);
         }
         let at = NodeInTile::of(node);
-        let tile = self.tile(at.level, at.tile, at.need())?;
+        let mut last = self.last.borrow_mut();
+        let tile = match &*last {
+            Some((id, tile)) if *id == (at.level, at.tile) && tile.width() >= at.need() => tile,
+            _ => {
+                let tile = self.tiles.tile(at.level, at.tile, at.need())?;
+                &last.insert(((at.level, at.tile), tile)).1
+            }
+        };
         tile.node(at.height, at.position)
             .ok_or_else(|| at.too_short(tile.width()))
     }
@@ -198,7 +227,7 @@ mod tests {
             // Partial tiles cached at an earlier size are read again once they are too narrow.
             for tree in [300, size - 1, size] {
                 let root = tree_root(tree, &hashes).unwrap();
-                for reader in [&tiles, &uncached] {
+                for reader in [&tiles.reader(), &uncached.reader()] {
                     assert_eq!(tree_root(tree, &reader).unwrap(), root);
                     for index in [0, 257, tree / 2, tree - 1] {
                         let proof = inclusion_proof(index, tree, &reader).unwrap();
@@ -216,7 +245,7 @@ mod tests {
             );
         }
         // Beyond the tree: refused, not guessed.
-        assert!(inclusion_proof(0, 65_601, &&tiles).is_err());
+        assert!(inclusion_proof(0, 65_601, &&tiles.reader()).is_err());
         assert!(bundles.bundle(257, 256).is_err());
     }
 }
