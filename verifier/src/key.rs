@@ -367,7 +367,7 @@ impl SigningKey {
             id: self.id,
             key_type: self.key_type,
             key: self.key.verifying_key(),
-            weak: false,
+            weak: self.key.verifying_key().is_weak(),
         }
     }
 

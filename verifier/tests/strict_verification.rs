@@ -66,6 +66,17 @@ fn verify_batch_accepts_what_verify_strict_refuses() {
     assert!(accepted_by_batch < 64, "verify_batch accepted all 64");
 }
 
+/// Non-canonical encodings of points of small order: y = 1 and y = -1 with the sign bit set
+/// (x = 0), y = p + 1 with either sign, and y = p (that is 0) with either sign.
+const NON_CANONICAL_SMALL_ORDER: [[u8; 32]; 6] = [
+    hex_literal::hex!("0100000000000000000000000000000000000000000000000000000000000080"),
+    hex_literal::hex!("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+    hex_literal::hex!("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    hex_literal::hex!("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+    hex_literal::hex!("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    hex_literal::hex!("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"),
+];
+
 /// The little-endian bytes of s + L, the same scalar not reduced.
 fn add_group_order(s: &[u8; 32]) -> [u8; 32] {
     const L: [u8; 32] =
@@ -127,9 +138,15 @@ fn verify_bytes_accepts_exactly_what_verify_strict_accepts() {
         let good = signature(big_r.as_bytes(), s.as_bytes());
         assert!(check(&public, m, &good));
         check(&public, b"another statement", &good);
-        // s not reduced (s + L, RFC 8032 5.1.7 refuses it), and R not canonical (y + p).
+        // s not reduced (s + L, RFC 8032 5.1.7 refuses it).
         let unreduced = add_group_order(&s.to_bytes());
         check(&public, m, &signature(big_r.as_bytes(), &unreduced));
+        // R not canonical: y + p, or x = 0 with the sign bit set, for the points of small
+        // order whose encodings allow it.
+        for r in NON_CANONICAL_SMALL_ORDER {
+            check(&public, m, &signature(&r, s.as_bytes()));
+            check(&public, m, &signature(&r, Scalar::ZERO.as_bytes()));
+        }
 
         // R moved by each point of small order, s as if it were not (the torsion in the
         // equation) or as for the moved R.
@@ -194,5 +211,34 @@ fn verify_bytes_accepts_exactly_what_verify_strict_accepts() {
     assert!(
         weak_key_only > 0,
         "no case where only the key is of small order"
+    );
+}
+
+#[test]
+fn every_small_order_r_is_refused_where_plain_verify_accepts_it() {
+    // Keys of mixed order, a·B + T_k, and R = T of small order with s = h·a: then
+    // s·B - h·A = -h·T_k, which plain `verify` accepts when it is T. Over enough messages this
+    // happens for each of the eight points of small order, so a wrong encoding among the eight
+    // that `verify_bytes` refuses would show as a disagreement with `verify_strict`.
+    let a = wide(&[b"a certifier's secret scalar"]);
+    let mut accepted = [0u32; 8];
+    for i in 0..64u32 {
+        let message = format!("statement {i}");
+        let m = message.as_bytes();
+        for key_torsion in EIGHT_TORSION {
+            let key = (EdwardsPoint::mul_base(&a) + key_torsion)
+                .compress()
+                .to_bytes();
+            for (t, torsion) in EIGHT_TORSION.iter().enumerate() {
+                let small = torsion.compress();
+                let h = wide(&[small.as_bytes(), &key, m]);
+                let bytes = signature(small.as_bytes(), (h * a).as_bytes());
+                accepted[t] += u32::from(check(&key, m, &bytes));
+            }
+        }
+    }
+    assert!(
+        accepted.iter().all(|&n| n > 0),
+        "plain verify accepted only some small-order Rs: {accepted:?}"
     );
 }

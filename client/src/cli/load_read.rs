@@ -35,7 +35,7 @@ const ID_WINDOW: u64 = 256;
 
 /// What one kind of read measured.
 struct Measured {
-    /// `inclusion`, `status` or `tiles`.
+    /// `inclusion`, `status`, `tiles` or `bundles`.
     name: &'static str,
     /// For people.
     title: &'static str,
