@@ -362,12 +362,13 @@ impl SigningKey {
 
     /// The matching verifier key.
     pub fn verifier_key(&self) -> VerifierKey {
+        let key = self.key.verifying_key();
         VerifierKey {
             name: self.name.clone(),
             id: self.id,
             key_type: self.key_type,
-            key: self.key.verifying_key(),
-            weak: self.key.verifying_key().is_weak(),
+            weak: key.is_weak(),
+            key,
         }
     }
 
