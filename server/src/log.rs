@@ -414,7 +414,16 @@ impl Log {
                 ));
             }
         }
-        Ok((record, self.storage.certificate_entries(&key)?))
+        // A change committed since the record was read is left out, as the record has it not.
+        let changes = self.storage.status_changes(&key)?;
+        let indexes = std::iter::once(record.issued_index)
+            .chain(
+                changes
+                    .into_iter()
+                    .filter(|i| *i <= record.last_change_index),
+            )
+            .collect();
+        Ok((record, indexes))
     }
 
     /// The proof bundle of a certificate, by scheme and ID or by firmware digest, proven against

@@ -821,8 +821,8 @@ mod tests {
             self.read()?;
             self.inner.status_encodings(f, l, n)
         }
-        fn certificate_entries(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
-            self.inner.certificate_entries(k)
+        fn status_changes(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
+            self.inner.status_changes(k)
         }
         fn checkpoint(&self, s: u64) -> crate::storage::Result<Option<String>> {
             self.inner.checkpoint(s)

@@ -239,14 +239,11 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
         self.status_range(first, last, limit, |v| Ok(v.to_vec()))
     }
 
-    fn certificate_entries(&self, status_key: &Hash) -> Result<Vec<u64>> {
-        let issued = self.status(status_key)?.map(|r| r.issued_index);
+    fn status_changes(&self, status_key: &Hash) -> Result<Vec<u64>> {
         let prefix = key(CERTIFICATE_ENTRY, &[status_key.as_bytes()]);
-        let changes = self.scan_prefix(&prefix, usize::MAX)?;
-        issued
-            .map(Ok)
-            .into_iter()
-            .chain(changes.iter().map(|(k, _)| decode_u64(&k[prefix.len()..])))
+        self.scan_prefix(&prefix, usize::MAX)?
+            .iter()
+            .map(|(k, _)| decode_u64(&k[prefix.len()..]))
             .collect()
     }
 

@@ -90,15 +90,10 @@ impl Storage for MemoryStorage {
             .collect())
     }
 
-    fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>> {
+    fn status_changes(&self, key: &Hash) -> Result<Vec<u64>> {
         let s = self.state()?;
         let changes = s.certificate_entries.range((*key, 0)..=(*key, u64::MAX));
-        Ok(s.statuses
-            .get(key)
-            .map(|r| r.issued_index)
-            .into_iter()
-            .chain(changes.map(|((_, i), _)| *i))
-            .collect())
+        Ok(changes.map(|((_, i), _)| *i).collect())
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<String>> {

@@ -154,8 +154,9 @@ pub trait Storage: Send + Sync + 'static {
             .collect())
     }
 
-    /// The indexes of a certificate's entries, in order.
-    fn certificate_entries(&self, key: &Hash) -> Result<Vec<u64>>;
+    /// The indexes of the entries that changed a certificate's status after the one that
+    /// issued it (which its record holds), in order.
+    fn status_changes(&self, key: &Hash) -> Result<Vec<u64>>;
 
     /// The signed checkpoint of tree size `size`, if one was signed.
     fn checkpoint(&self, size: u64) -> Result<Option<String>>;
@@ -269,9 +270,12 @@ pub(crate) mod tests {
             store.status(&Hash([3; 32])).unwrap().unwrap().issued_index,
             3
         );
-        assert_eq!(store.certificate_entries(&Hash([3; 32])).unwrap(), vec![3]);
         assert_eq!(
-            store.certificate_entries(&Hash([9; 32])).unwrap(),
+            store.status_changes(&Hash([3; 32])).unwrap(),
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            store.status_changes(&Hash([9; 32])).unwrap(),
             Vec::<u64>::new()
         );
         assert_eq!(
@@ -329,11 +333,8 @@ pub(crate) mod tests {
                 .collect();
             assert_eq!(decoded, expected);
         }
-        // An issuance is its certificate's first entry; later changes follow it.
-        assert_eq!(
-            store.certificate_entries(&Hash([3; 32])).unwrap(),
-            vec![3, 5]
-        );
+        // The issuance is in the record; later changes are listed apart.
+        assert_eq!(store.status_changes(&Hash([3; 32])).unwrap(), vec![5]);
 
         // The firmware index.
         let mut b = batch(5, 0);
@@ -355,7 +356,7 @@ pub(crate) mod tests {
         assert_eq!(store.map_cells(1..1 << 20).unwrap(), vec![(7, [3; 33])]);
         assert_eq!(store.map_cells(7..7).unwrap(), vec![]);
 
-        // Several entries of one certificate come back in index order.
+        // Several changes of one certificate come back in index order.
         let mut b = batch(5, 1);
         b.statuses = (0..300u64)
             .map(|i| {
@@ -367,8 +368,9 @@ pub(crate) mod tests {
             })
             .collect();
         store.commit(&b).unwrap();
-        let indexes = store.certificate_entries(&Hash([42; 32])).unwrap();
-        assert_eq!(indexes.len(), 300);
+        let indexes = store.status_changes(&Hash([42; 32])).unwrap();
+        assert_eq!(indexes.len(), 299);
+        assert_eq!(indexes.first(), Some(&702));
         assert!(indexes.windows(2).all(|w| w[0] < w[1]));
 
         // A leaf hash is found among entries whose hashes begin as it does (here the
