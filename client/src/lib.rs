@@ -5,6 +5,7 @@
 //! Every format and check comes from `certlog-verifier`; this crate adds the transport.
 
 pub mod audit;
+mod checkpoints;
 pub mod cli;
 pub mod tiles;
 
@@ -258,6 +259,7 @@ pub struct Client {
     log: CertificateLogClient<Channel>,
     admin: AdminClient<Channel>,
     log_key: Option<VerifierKey>,
+    verified: checkpoints::LastVerified,
 }
 
 impl Client {
@@ -288,6 +290,7 @@ impl Client {
             log: CertificateLogClient::new(channel.clone()),
             admin: AdminClient::new(channel),
             log_key,
+            verified: checkpoints::LastVerified::default(),
         })
     }
 
@@ -296,7 +299,7 @@ impl Client {
         let invalid =
             |e: &dyn std::fmt::Display| ClientError::Verification(format!("checkpoint: {e}"));
         match &self.log_key {
-            Some(key) => SignedCheckpoint::verify(text.as_bytes(), key).map_err(|e| invalid(&e)),
+            Some(key) => self.verified.verify(text, key).map_err(|e| invalid(&e)),
             None => {
                 let note =
                     certlog_verifier::Note::parse(text.as_bytes()).map_err(|e| invalid(&e))?;
