@@ -7,27 +7,37 @@ use std::sync::{Arc, Mutex, PoisonError};
 use certlog_verifier::checkpoint::CheckpointError;
 use certlog_verifier::{SignedCheckpoint, VerifierKey};
 
-/// The text and the opened form of the last checkpoint verified; clones share it.
+/// The last checkpoint verified: the key, the text and the opened form; clones share it.
 #[derive(Clone, Default)]
-pub struct LastVerified(Arc<Mutex<Option<(String, SignedCheckpoint)>>>);
+pub struct LastVerified(Arc<Mutex<Option<Verified>>>);
+
+struct Verified {
+    key: VerifierKey,
+    text: String,
+    checkpoint: SignedCheckpoint,
+}
 
 impl LastVerified {
-    /// Verifies the signed checkpoint `text` with `key` (C2SP tlog-checkpoint), unless it is
-    /// the very text verified last; `key` must be the same for every call.
+    /// Verifies the signed checkpoint `text` with `key` (C2SP tlog-checkpoint), unless this
+    /// very text was verified last with this very key.
     pub fn verify(
         &self,
         text: &str,
         key: &VerifierKey,
     ) -> Result<SignedCheckpoint, CheckpointError> {
-        if let Some((last, checkpoint)) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner)
-            && last == text
+        if let Some(last) = &*self.0.lock().unwrap_or_else(PoisonError::into_inner)
+            && last.text == text
+            && last.key == *key
         {
-            return Ok(checkpoint.clone());
+            return Ok(last.checkpoint.clone());
         }
         // Verified without the lock held: other requests go on meanwhile.
         let checkpoint = SignedCheckpoint::verify(text.as_bytes(), key)?;
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((text.to_owned(), checkpoint.clone()));
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Verified {
+            key: key.clone(),
+            text: text.to_owned(),
+            checkpoint: checkpoint.clone(),
+        });
         Ok(checkpoint)
     }
 }
@@ -81,9 +91,20 @@ mod tests {
         forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         assert!(last.verify(&forged, &log.verifier_key()).is_err());
+        // A failure leaves the remembered checkpoint as it was.
+        assert!(last.verify(&text, &log.verifier_key()).is_ok());
         // A newer checkpoint replaces the remembered one.
         let newer = last.verify(&signed(6, &log), &log.verifier_key()).unwrap();
         assert_eq!(newer.checkpoint.size, 6);
         assert!(last.verify(&text, &log.verifier_key()).is_ok());
+    }
+
+    #[test]
+    fn the_remembered_text_is_verified_again_with_another_key() {
+        let (log, other) = (key(1), key(2));
+        let last = LastVerified::default();
+        let text = signed(5, &log);
+        last.verify(&text, &log.verifier_key()).unwrap();
+        assert!(last.verify(&text, &other.verifier_key()).is_err());
     }
 }

@@ -17,7 +17,7 @@ struct State {
     tiles: BTreeMap<(u8, u64), Vec<u8>>,
     certifiers: BTreeMap<String, CertifierRecord>,
     statuses: BTreeMap<Hash, StatusRecord>,
-    certificate_entries: BTreeMap<(Hash, u64), ()>,
+    status_changes: BTreeMap<(Hash, u64), ()>,
     checkpoints: BTreeMap<u64, String>,
     map_cells: BTreeMap<u32, MapCell>,
     firmware: BTreeMap<([u8; 32], u64), Hash>,
@@ -92,7 +92,7 @@ impl Storage for MemoryStorage {
 
     fn status_changes(&self, key: &Hash) -> Result<Vec<u64>> {
         let s = self.state()?;
-        let changes = s.certificate_entries.range((*key, 0)..=(*key, u64::MAX));
+        let changes = s.status_changes.range((*key, 0)..=(*key, u64::MAX));
         Ok(changes.map(|((_, i), _)| *i).collect())
     }
 
@@ -124,7 +124,7 @@ impl Storage for MemoryStorage {
         for (key, record, index) in &batch.statuses {
             s.statuses.insert(*key, record.clone());
             if *index != record.issued_index {
-                s.certificate_entries.insert((*key, *index), ());
+                s.status_changes.insert((*key, *index), ());
             }
         }
         s.map_cells.extend(batch.map_cells.iter().copied());

@@ -373,6 +373,24 @@ pub(crate) mod tests {
         assert_eq!(indexes.first(), Some(&702));
         assert!(indexes.windows(2).all(|w| w[0] < w[1]));
 
+        // A certificate issued and changed twice in one batch, as the sequencer writes it: the
+        // record of its last change stands, and its changes are those up to that change.
+        let mut b = batch(5, 1);
+        b.statuses = (10..13u64)
+            .map(|index| {
+                let record = StatusRecord {
+                    issued_index: 10,
+                    last_change_index: index,
+                    ..StatusRecord::default()
+                };
+                (Hash([43; 32]), record, index)
+            })
+            .collect();
+        store.commit(&b).unwrap();
+        let record = store.status(&Hash([43; 32])).unwrap().unwrap();
+        assert_eq!((record.issued_index, record.last_change_index), (10, 12));
+        assert_eq!(store.status_changes(&Hash([43; 32])).unwrap(), vec![11, 12]);
+
         // A leaf hash is found among entries whose hashes begin as it does (here the
         // entry before it, filed under a hash that shares its first 16 bytes).
         let mut b = batch(6, 2);
