@@ -1,8 +1,9 @@
 //! What a verifier spends its time on: RFC 6962 proof checks in a tree of a million leaves, a
 //! signed checkpoint check, the signed-note parser alone, and statement signatures checked one
-//! by one (`verify_bytes`, what the log does, which accepts what `verify_strict` accepts) against ed25519-dalek's `verify_batch`, bare and
-//! with the subgroup checks that would make it accept exactly what `verify_strict` accepts
-//! (see tests/strict_verification.rs for why the log does not use it).
+//! by one (`verify_bytes`, what the log does, which accepts what `verify_strict` accepts)
+//! against ed25519-dalek's `verify_batch`, bare and with the subgroup checks that would make it
+//! accept exactly what `verify_strict` accepts (see tests/strict_verification.rs for why the log
+//! does not use it).
 //!
 //! Run with `cargo bench -p certlog-verifier --bench verify`.
 
