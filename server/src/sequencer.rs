@@ -370,6 +370,18 @@ impl Sequencer {
         });
     }
 
+    /// Lets storage write to its files what the next start would otherwise replay (see
+    /// [`Storage::flush`]); a failure only makes that start slower.
+    fn flush_storage(&self) {
+        let started = Instant::now();
+        match self.storage.flush() {
+            Ok(()) => tracing::info!(ms = ms(started.elapsed()), "storage flushed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "storage not flushed: the next start replays its journal")
+            }
+        }
+    }
+
     /// Takes batches from the queue until it is told to stop, every handle is gone, or a
     /// commit fails. Returning drops the queue: every handle then gets "stopped".
     fn run(mut self, queue: Receiver<Message>) {
@@ -404,9 +416,11 @@ impl Sequencer {
                 return;
             }
             if stop {
-                return;
+                break;
             }
         }
+        drop(queue);
+        self.flush_storage();
     }
 
     /// Applies, writes and publishes one batch, then answers its submitters.
@@ -765,11 +779,12 @@ mod tests {
     }
 
     /// Storage whose commits fail after a number of successes (a full disk), and whose range
-    /// reads of status records fail once `reads_fail` is set.
+    /// reads of status records fail once `reads_fail` is set. It notes the size at each flush.
     struct FailingStorage {
         inner: MemoryStorage,
         commits_left: AtomicUsize,
         reads_fail: AtomicBool,
+        flushed_at: std::sync::Mutex<Vec<u64>>,
     }
 
     impl FailingStorage {
@@ -850,6 +865,10 @@ mod tests {
         ) -> crate::storage::Result<()> {
             self.inner.put_map_cells(c)
         }
+        fn flush(&self) -> crate::storage::Result<()> {
+            self.flushed_at.lock().unwrap().push(self.inner.size()?);
+            Ok(())
+        }
     }
 
     /// A sequencer over [`FailingStorage`] that lets `commits` commits through, and the key
@@ -861,6 +880,7 @@ mod tests {
             inner: MemoryStorage::default(),
             commits_left: AtomicUsize::new(commits),
             reads_fail: AtomicBool::new(false),
+            flushed_at: Default::default(),
         });
         let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
@@ -905,6 +925,24 @@ mod tests {
         assert_eq!(started.published.borrow().size, 2);
         assert_eq!(storage.inner.entries(0, 2).unwrap().len(), 2);
         assert!(storage.inner.checkpoint(3).unwrap().is_none());
+        // Nor is storage flushed: it may be failing.
+        assert!(storage.flushed_at.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stopped_sequencer_flushes_storage_once_after_its_last_commit() {
+        let (storage, started, cb) = registered_on_failing_storage(usize::MAX).await;
+        started.handle.submit(issue(&cb, 1)).await.unwrap();
+        let size = storage.size().unwrap();
+        assert!(storage.flushed_at.lock().unwrap().is_empty());
+        started.handle.stop();
+        started.thread.join().unwrap();
+        assert_eq!(*storage.flushed_at.lock().unwrap(), vec![size]);
+        let later = started.handle.submit(issue(&cb, 2)).await;
+        assert!(
+            matches!(&later, Err(SequenceError::Storage(m)) if m == "the sequencer has stopped"),
+            "{later:?}"
+        );
     }
 
     #[tokio::test]

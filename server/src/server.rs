@@ -6,7 +6,7 @@ use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::extract::connect_info::Connected;
@@ -63,10 +63,13 @@ pub async fn serve(
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let cosigner_config = args.cosigner_config().map_err(anyhow::Error::msg)?;
     let keys = load_or_create_keys(&args.data, &args.origin)?;
+    let opening = Instant::now();
     let storage = args
         .storage
         .open(&args.data)
         .context("opening the database")?;
+    // A start after a crash replays the journal here (see `Storage::flush`).
+    tracing::info!(ms = opening.elapsed().as_secs_f64() * 1e3, "storage opened");
     let metrics = Arc::new(Metrics::default());
     let started = sequencer::start(
         storage.clone(),

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use fjall::config::{CompressionPolicy, FilterPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -27,6 +28,10 @@ const MEMTABLE_BYTES: u64 = 16 << 20;
 /// written to disk before the journal grows beyond. A start replays the journal into memory,
 /// so this bounds the time a start takes (several seconds at 512 MiB).
 const JOURNAL_BYTES: u64 = 64 << 20;
+
+/// The longest [`OrderedKv::flush`] waits for fjall's workers to write the memtables (they
+/// stop at an I/O error, leaving them unwritten).
+const FLUSH_WAIT: Duration = Duration::from_secs(30);
 
 fn backend(e: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(e.to_string())
@@ -134,5 +139,64 @@ impl OrderedKv for Fjall {
             batch.insert(&self.keyspace_of(&k)?, k, v);
         }
         batch.commit().map_err(backend)
+    }
+
+    /// Writes every keyspace's memtable to a table, and waits (at most [`FLUSH_WAIT`]) until
+    /// they are written: the next open then skips the journal they came from rather than
+    /// replaying it into memtables. fjall 3 does not do this when closed and has no public call
+    /// for it yet; `rotate_memtable` is what its workers do with a full memtable.
+    fn flush(&self) -> Result<()> {
+        let keyspaces = self
+            .db
+            .list_keyspace_names()
+            .iter()
+            .map(|name| self.db.keyspace(name, KeyspaceCreateOptions::default))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        for keyspace in &keyspaces {
+            keyspace.rotate_memtable().map_err(backend)?;
+        }
+        let deadline = Instant::now() + FLUSH_WAIT;
+        while keyspaces.iter().any(|k| k.sealed_memtable_count() > 0) {
+            if Instant::now() > deadline {
+                return Err(StorageError::Backend(format!(
+                    "memtables not written to tables within {FLUSH_WAIT:?}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flush_writes_every_memtable_to_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let fjall = Fjall::open(dir.path()).unwrap();
+        // Two kinds of record, so two keyspaces (`kv::ENTRY` and another).
+        let (entry, other) = (vec![kv::ENTRY, 1], vec![kv::ENTRY + 1, 2]);
+        fjall
+            .write(vec![
+                (entry.clone(), b"one".to_vec()),
+                (other, b"two".to_vec()),
+            ])
+            .unwrap();
+        let tables = || {
+            [kv::ENTRY, kv::ENTRY + 1].map(|kind| {
+                let keyspace = fjall.keyspace(kind).unwrap();
+                (keyspace.table_count(), keyspace.sealed_memtable_count())
+            })
+        };
+        assert_eq!(tables(), [(0, 0), (0, 0)]);
+        fjall.flush().unwrap();
+        assert_eq!(tables(), [(1, 0), (1, 0)]);
+        // Nothing new: nothing written.
+        fjall.flush().unwrap();
+        assert_eq!(tables(), [(1, 0), (1, 0)]);
+        assert_eq!(fjall.get(&entry).unwrap(), Some(b"one".to_vec()));
     }
 }

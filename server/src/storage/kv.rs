@@ -74,6 +74,11 @@ pub trait OrderedKv: Send + Sync + 'static {
 
     /// Writes every pair atomically; durable when it returns.
     fn write(&self, pairs: Pairs) -> Result<()>;
+
+    /// See [`Storage::flush`].
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The [`Storage`] of a log over an ordered key-value store.
@@ -338,6 +343,10 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
 
     fn put_map_cells(&self, cells: &[(u32, MapCell)]) -> Result<()> {
         self.0.write(cells.iter().map(map_cell_pair).collect())
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.0.flush()
     }
 }
 
