@@ -71,6 +71,11 @@ impl<L: Listener> Listener for Limited<L> {
 pub struct Idle<Io> {
     io: Io,
     timeout: Duration,
+    /// When bytes last moved.
+    moved: Instant,
+    /// A timer set `timeout` after some earlier progress: when it fires, it is set again from
+    /// `moved` unless that is `timeout` ago (reading the clock at every read and write costs
+    /// less than setting a timer).
     deadline: Pin<Box<Sleep>>,
     _open: Option<OwnedSemaphorePermit>,
 }
@@ -80,6 +85,7 @@ impl<Io> Idle<Io> {
         Idle {
             io,
             timeout,
+            moved: Instant::now(),
             deadline: Box::pin(tokio::time::sleep(timeout)),
             _open: open,
         }
@@ -91,19 +97,22 @@ impl<Io> Idle<Io> {
     }
 
     fn progress(&mut self) {
-        let next = Instant::now() + self.timeout;
-        self.deadline.as_mut().reset(next);
+        self.moved = Instant::now();
     }
 
-    /// After the inner connection is pending: an error once the deadline passed.
+    /// After the inner connection is pending: an error once `timeout` passed without progress.
     fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no progress for {:?}", self.timeout),
-            )),
-            Poll::Pending => Poll::Pending,
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.moved + self.timeout;
+            if due <= Instant::now() {
+                return Poll::Ready(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no progress for {:?}", self.timeout),
+                ));
+            }
+            self.deadline.as_mut().reset(due);
         }
+        Poll::Pending
     }
 }
 
@@ -176,5 +185,43 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Idle<Io> {
 
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// Polls a read of `idle` once.
+    fn read_once<Io: AsyncRead + Unpin>(idle: &mut Idle<Io>) -> Poll<io::Result<usize>> {
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        let waker = std::task::Waker::noop();
+        Pin::new(&mut *idle)
+            .poll_read(&mut Context::from_waker(waker), &mut buf)
+            .map_ok(|()| buf.filled().len())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_times_out_a_timeout_after_its_last_progress() {
+        let second = Duration::from_secs(1);
+        let (io, mut peer) = tokio::io::duplex(64);
+        let mut idle = Idle::new(io, second, None);
+        assert!(read_once(&mut idle).is_pending());
+        // Progress 0.6 s in pushes the end to 1.6 s.
+        tokio::time::advance(second * 6 / 10).await;
+        peer.write_all(b"x").await.unwrap();
+        assert_eq!(idle.read_u8().await.unwrap(), b'x');
+        tokio::time::advance(second * 6 / 10).await;
+        assert!(read_once(&mut idle).is_pending(), "timed out at 1.2 s");
+        tokio::time::advance(second * 3 / 10).await;
+        assert!(read_once(&mut idle).is_pending(), "timed out at 1.5 s");
+        tokio::time::advance(second * 2 / 10).await;
+        match read_once(&mut idle) {
+            Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::TimedOut),
+            other => panic!("not timed out at 1.7 s: {other:?}"),
+        }
     }
 }
