@@ -581,3 +581,50 @@ impl Log {
         Ok(Some(bytes))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::sequencer::tests::{CONFIG, issue, key, log_key, register};
+    use crate::storage::failing::FailingStorage;
+
+    #[tokio::test]
+    async fn a_status_leaves_out_a_change_committed_after_its_record_was_read() {
+        let storage = Arc::new(FailingStorage::new(usize::MAX));
+        let metrics = Arc::new(Metrics::default());
+        let started =
+            crate::sequencer::start(storage.clone(), log_key(), CONFIG, metrics.clone()).unwrap();
+        let cosigner = Cosigner::start(
+            Default::default(),
+            storage.clone(),
+            started.published.clone(),
+            metrics.clone(),
+        )
+        .unwrap();
+        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
+        let log = Log::new(
+            storage.clone(),
+            &started,
+            operator.verifier_key(),
+            log_key().verifier_key(),
+            cosigner,
+            metrics,
+        );
+        started
+            .handle
+            .submit(register(&operator, &cb))
+            .await
+            .unwrap();
+        let issued = started.handle.submit(issue(&cb, 1)).await.unwrap().index;
+
+        let (record, indexes) = log.status("EUCC", "C-1").await.unwrap();
+        assert_eq!(indexes, vec![issued]);
+        // A change storage lists that the record read before it does not know of.
+        storage.late_change.store(true, Ordering::SeqCst);
+        let (later_record, indexes) = log.status("EUCC", "C-1").await.unwrap();
+        assert_eq!(later_record, record);
+        assert_eq!(indexes, vec![issued]);
+    }
+}

@@ -599,10 +599,11 @@ impl Sequencer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::reader::StorageTiles;
     use crate::storage::MemoryStorage;
+    use crate::storage::failing::FailingStorage;
     use certlog_verifier::entry::{decode_entry, decode_statement, encode_entry, sign_statement};
     use certlog_verifier::merkle::{leaf_hash, root_of};
     use certlog_verifier::proto::{Certificate, CertifierRegistered, Product, statement};
@@ -610,9 +611,9 @@ mod tests {
     use certlog_verifier::rules::Violation;
     use certlog_verifier::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::{KeyType, SignedCheckpoint};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
-    fn key(name: &str, seed: u8) -> SigningKey {
+    pub(crate) fn key(name: &str, seed: u8) -> SigningKey {
         SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
     }
 
@@ -630,7 +631,7 @@ mod tests {
         }
     }
 
-    fn register(operator: &SigningKey, certifier: &SigningKey) -> Submission {
+    pub(crate) fn register(operator: &SigningKey, certifier: &SigningKey) -> Submission {
         submission(
             operator,
             statement::Body::CertifierRegistered(CertifierRegistered {
@@ -641,7 +642,7 @@ mod tests {
         )
     }
 
-    fn issue(certifier: &SigningKey, id: u64) -> Submission {
+    pub(crate) fn issue(certifier: &SigningKey, id: u64) -> Submission {
         submission(
             certifier,
             statement::Body::CertificateIssued(Certificate {
@@ -659,13 +660,13 @@ mod tests {
         )
     }
 
-    const CONFIG: BatchConfig = BatchConfig {
+    pub(crate) const CONFIG: BatchConfig = BatchConfig {
         max_entries: 64,
         interval: Duration::from_millis(1),
         queue: 1024,
     };
 
-    fn log_key() -> SigningKey {
+    pub(crate) fn log_key() -> SigningKey {
         key("test.example/log", 1)
     }
 
@@ -778,110 +779,12 @@ mod tests {
         assert_eq!(check_stored(&*storage), 451);
     }
 
-    /// Storage whose commits fail after a number of successes (a full disk), and whose range
-    /// reads of status records fail once `reads_fail` is set. It notes the size at each flush.
-    struct FailingStorage {
-        inner: MemoryStorage,
-        commits_left: AtomicUsize,
-        reads_fail: AtomicBool,
-        flushed_at: std::sync::Mutex<Vec<u64>>,
-    }
-
-    impl FailingStorage {
-        /// A range read of status records: fails once `reads_fail` is set.
-        fn read(&self) -> crate::storage::Result<()> {
-            if self.reads_fail.load(Ordering::SeqCst) {
-                return Err(StorageError::Backend("Input/output error".into()));
-            }
-            Ok(())
-        }
-    }
-
-    impl Storage for FailingStorage {
-        fn size(&self) -> crate::storage::Result<u64> {
-            self.inner.size()
-        }
-        fn entry(&self, i: u64) -> crate::storage::Result<Option<Vec<u8>>> {
-            self.inner.entry(i)
-        }
-        fn entries(&self, s: u64, e: u64) -> crate::storage::Result<Vec<Vec<u8>>> {
-            self.inner.entries(s, e)
-        }
-        fn leaf_index(&self, h: &Hash) -> crate::storage::Result<Option<u64>> {
-            self.inner.leaf_index(h)
-        }
-        fn tile(&self, l: u8, i: u64) -> crate::storage::Result<Option<Vec<u8>>> {
-            self.inner.tile(l, i)
-        }
-        fn certifier(&self, n: &str) -> crate::storage::Result<Option<CertifierRecord>> {
-            self.inner.certifier(n)
-        }
-        fn status(&self, k: &Hash) -> crate::storage::Result<Option<StatusRecord>> {
-            self.inner.status(k)
-        }
-        fn statuses(
-            &self,
-            f: &Hash,
-            l: &Hash,
-            n: usize,
-        ) -> crate::storage::Result<Vec<(Hash, StatusRecord)>> {
-            self.inner.statuses(f, l, n)
-        }
-        fn status_encodings(
-            &self,
-            f: &Hash,
-            l: &Hash,
-            n: usize,
-        ) -> crate::storage::Result<crate::storage::StatusEncodings> {
-            self.read()?;
-            self.inner.status_encodings(f, l, n)
-        }
-        fn status_changes(&self, k: &Hash) -> crate::storage::Result<Vec<u64>> {
-            self.inner.status_changes(k)
-        }
-        fn checkpoint(&self, s: u64) -> crate::storage::Result<Option<String>> {
-            self.inner.checkpoint(s)
-        }
-        fn firmware(&self, d: &[u8; 32]) -> crate::storage::Result<Option<Hash>> {
-            self.inner.firmware(d)
-        }
-        fn commit(&self, batch: &Batch) -> crate::storage::Result<()> {
-            let left = self.commits_left.load(Ordering::SeqCst);
-            if left == 0 {
-                return Err(StorageError::Backend("No space left on device".into()));
-            }
-            self.commits_left.store(left - 1, Ordering::SeqCst);
-            self.inner.commit(batch)
-        }
-        fn map_cells(
-            &self,
-            positions: std::ops::Range<u32>,
-        ) -> crate::storage::Result<Vec<(u32, crate::storage::MapCell)>> {
-            self.inner.map_cells(positions)
-        }
-        fn put_map_cells(
-            &self,
-            c: &[(u32, crate::storage::MapCell)],
-        ) -> crate::storage::Result<()> {
-            self.inner.put_map_cells(c)
-        }
-        fn flush(&self) -> crate::storage::Result<()> {
-            self.flushed_at.lock().unwrap().push(self.inner.size()?);
-            Ok(())
-        }
-    }
-
     /// A sequencer over [`FailingStorage`] that lets `commits` commits through, and the key
     /// of a certifier it has registered.
     async fn registered_on_failing_storage(
         commits: usize,
     ) -> (Arc<FailingStorage>, Started, SigningKey) {
-        let storage = Arc::new(FailingStorage {
-            inner: MemoryStorage::default(),
-            commits_left: AtomicUsize::new(commits),
-            reads_fail: AtomicBool::new(false),
-            flushed_at: Default::default(),
-        });
+        let storage = Arc::new(FailingStorage::new(commits));
         let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         started

@@ -8,6 +8,8 @@
 //! ([`Redb`]) and sled ([`Sled`]); [`MemoryStorage`] keeps everything in memory for tests. All
 //! pass the same suite ([`tests`]), as any new backend must.
 
+#[cfg(test)]
+pub(crate) mod failing;
 mod fjall;
 pub mod kv;
 mod memory;

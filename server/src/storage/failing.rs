@@ -1,0 +1,105 @@
+//! A storage for tests that fails on demand.
+
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use certlog_verifier::Hash;
+use certlog_verifier::proto::{CertifierRecord, StatusRecord};
+
+use super::{Batch, MapCell, MemoryStorage, Result, StatusEncodings, Storage, StorageError};
+
+/// Memory storage whose commits fail after a number of successes (a full disk), whose range
+/// reads of status records fail once `reads_fail` is set, and whose lists of status changes
+/// end with one at the current size once `late_change` is set (as though a change had been
+/// committed since the status record was read). It notes the size at each flush.
+pub(crate) struct FailingStorage {
+    pub inner: MemoryStorage,
+    pub commits_left: AtomicUsize,
+    pub reads_fail: AtomicBool,
+    pub late_change: AtomicBool,
+    pub flushed_at: Mutex<Vec<u64>>,
+}
+
+impl FailingStorage {
+    /// Storage that lets `commits` commits through.
+    pub fn new(commits: usize) -> FailingStorage {
+        FailingStorage {
+            inner: MemoryStorage::default(),
+            commits_left: AtomicUsize::new(commits),
+            reads_fail: AtomicBool::new(false),
+            late_change: AtomicBool::new(false),
+            flushed_at: Mutex::default(),
+        }
+    }
+
+    /// A range read of status records: fails once `reads_fail` is set.
+    fn read(&self) -> Result<()> {
+        if self.reads_fail.load(Ordering::SeqCst) {
+            return Err(StorageError::Backend("Input/output error".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Storage for FailingStorage {
+    fn size(&self) -> Result<u64> {
+        self.inner.size()
+    }
+    fn entry(&self, i: u64) -> Result<Option<Vec<u8>>> {
+        self.inner.entry(i)
+    }
+    fn entries(&self, s: u64, e: u64) -> Result<Vec<Vec<u8>>> {
+        self.inner.entries(s, e)
+    }
+    fn leaf_index(&self, h: &Hash) -> Result<Option<u64>> {
+        self.inner.leaf_index(h)
+    }
+    fn tile(&self, l: u8, i: u64) -> Result<Option<Vec<u8>>> {
+        self.inner.tile(l, i)
+    }
+    fn certifier(&self, n: &str) -> Result<Option<CertifierRecord>> {
+        self.inner.certifier(n)
+    }
+    fn status(&self, k: &Hash) -> Result<Option<StatusRecord>> {
+        self.inner.status(k)
+    }
+    fn statuses(&self, f: &Hash, l: &Hash, n: usize) -> Result<Vec<(Hash, StatusRecord)>> {
+        self.inner.statuses(f, l, n)
+    }
+    fn status_encodings(&self, f: &Hash, l: &Hash, n: usize) -> Result<StatusEncodings> {
+        self.read()?;
+        self.inner.status_encodings(f, l, n)
+    }
+    fn status_changes(&self, k: &Hash) -> Result<Vec<u64>> {
+        let mut changes = self.inner.status_changes(k)?;
+        if self.late_change.load(Ordering::SeqCst) {
+            changes.push(self.inner.size()?);
+        }
+        Ok(changes)
+    }
+    fn checkpoint(&self, s: u64) -> Result<Option<String>> {
+        self.inner.checkpoint(s)
+    }
+    fn firmware(&self, d: &[u8; 32]) -> Result<Option<Hash>> {
+        self.inner.firmware(d)
+    }
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        let left = self.commits_left.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StorageError::Backend("No space left on device".into()));
+        }
+        self.commits_left.store(left - 1, Ordering::SeqCst);
+        self.inner.commit(batch)
+    }
+    fn map_cells(&self, positions: Range<u32>) -> Result<Vec<(u32, MapCell)>> {
+        self.inner.map_cells(positions)
+    }
+    fn put_map_cells(&self, c: &[(u32, MapCell)]) -> Result<()> {
+        self.inner.put_map_cells(c)
+    }
+    fn flush(&self) -> Result<()> {
+        self.flushed_at.lock().unwrap().push(self.inner.size()?);
+        Ok(())
+    }
+}
