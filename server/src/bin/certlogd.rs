@@ -4,7 +4,7 @@
 /// with less CPU than glibc's allocator: on two cores, 15,200 to 19,000 fresh appends/s against
 /// 12,900 to 14,600, and a fifth to a third more proofs and bundles read per second at 13.5
 /// million entries (README, Performance). `.cargo/config.toml` sets how soon it returns memory.
-#[cfg(not(target_env = "msvc"))]
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
