@@ -383,7 +383,8 @@ impl Sequencer {
     }
 
     /// Takes batches from the queue until it is told to stop, every handle is gone, or a
-    /// commit fails. Returning drops the queue: every handle then gets "stopped".
+    /// commit fails. Then it drops the queue (every handle gets "stopped"), and flushes storage
+    /// unless a commit failed.
     fn run(mut self, queue: Receiver<Message>) {
         while let Ok(Message::Submit(submission, reply)) = queue.recv() {
             let mut batch = vec![(*submission, reply)];
@@ -836,12 +837,23 @@ pub(crate) mod tests {
     async fn a_stopped_sequencer_flushes_storage_once_after_its_last_commit() {
         let (storage, started, cb) = registered_on_failing_storage(usize::MAX).await;
         started.handle.submit(issue(&cb, 1)).await.unwrap();
-        let size = storage.size().unwrap();
+        // A submission queued before the stop (this runtime has one thread: the task queues it
+        // on its first poll, which the yield lets happen) is integrated before the flush;
+        // storage refuses a commit after a flush.
+        let queued = tokio::spawn({
+            let (handle, submission) = (started.handle.clone(), issue(&cb, 2));
+            async move { handle.submit(submission).await }
+        });
+        tokio::task::yield_now().await;
         assert!(storage.flushed_at.lock().unwrap().is_empty());
         started.handle.stop();
         started.thread.join().unwrap();
-        assert_eq!(*storage.flushed_at.lock().unwrap(), vec![size]);
-        let later = started.handle.submit(issue(&cb, 2)).await;
+        let last = queued.await.unwrap().unwrap();
+        assert_eq!(
+            *storage.flushed_at.lock().unwrap(),
+            vec![last.published.size]
+        );
+        let later = started.handle.submit(issue(&cb, 3)).await;
         assert!(
             matches!(&later, Err(SequenceError::Storage(m)) if m == "the sequencer has stopped"),
             "{later:?}"

@@ -69,7 +69,7 @@ pub async fn serve(
         .open(&args.data)
         .context("opening the database")?;
     // A start after a crash replays the journal here (see `Storage::flush`).
-    tracing::info!(ms = opening.elapsed().as_secs_f64() * 1e3, "storage opened");
+    tracing::info!(ms = opening.elapsed().as_millis() as u64, "storage opened");
     let metrics = Arc::new(Metrics::default());
     let started = sequencer::start(
         storage.clone(),

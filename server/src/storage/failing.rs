@@ -9,10 +9,11 @@ use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 
 use super::{Batch, MapCell, MemoryStorage, Result, StatusEncodings, Storage, StorageError};
 
-/// Memory storage whose commits fail after a number of successes (a full disk), whose range
-/// reads of status records fail once `reads_fail` is set, and whose lists of status changes
-/// end with one at the current size once `late_change` is set (as though a change had been
-/// committed since the status record was read). It notes the size at each flush.
+/// Memory storage whose commits fail after a number of successes (a full disk) or after a
+/// flush, whose range reads of status records fail once `reads_fail` is set, and whose lists
+/// of status changes end with one at the log's next index once `late_change` is set (where a
+/// change committed after the status record was read would be). It notes the size at each
+/// flush.
 pub(crate) struct FailingStorage {
     pub inner: MemoryStorage,
     pub commits_left: AtomicUsize,
@@ -85,6 +86,9 @@ impl Storage for FailingStorage {
         self.inner.firmware(d)
     }
     fn commit(&self, batch: &Batch) -> Result<()> {
+        if !self.flushed_at.lock().unwrap().is_empty() {
+            return Err(StorageError::Backend("a commit after a flush".into()));
+        }
         let left = self.commits_left.load(Ordering::SeqCst);
         if left == 0 {
             return Err(StorageError::Backend("No space left on device".into()));

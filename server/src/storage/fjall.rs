@@ -25,8 +25,9 @@ const CACHE_BYTES: u64 = 32 << 20;
 const MEMTABLE_BYTES: u64 = 16 << 20;
 
 /// The most journal kept (fjall's default is 512 MiB, its least 64 MiB): memtables are
-/// written to disk before the journal grows beyond. A start replays the journal into memory,
-/// so this bounds the time a start takes (several seconds at 512 MiB).
+/// written to disk before the journal grows beyond. A start after a crash replays the journal
+/// into memory (after a clean stop, see [`OrderedKv::flush`], it only reads it), so this bounds
+/// the time a start takes (several seconds at 512 MiB).
 const JOURNAL_BYTES: u64 = 64 << 20;
 
 /// The longest [`OrderedKv::flush`] waits for fjall's workers to write the memtables (they
@@ -142,14 +143,18 @@ impl OrderedKv for Fjall {
     }
 
     /// Writes every keyspace's memtable to a table, and waits (at most [`FLUSH_WAIT`]) until
-    /// they are written: the next open then skips the journal they came from rather than
-    /// replaying it into memtables. fjall 3 does not do this when closed and has no public call
-    /// for it yet; `rotate_memtable` is what its workers do with a full memtable.
+    /// they are written: the next open then skips what the journal holds of them (fjall 3.1's
+    /// recovery skips items at or below a keyspace's highest sequence number in tables) rather
+    /// than replaying it into memtables. fjall 3.1 does not do this when closed and has no
+    /// public call for it: `rotate_memtable` is what its workers do with a full memtable, and
+    /// `sealed_memtable_count` what its own `rotate_memtable_and_wait` (a test helper, which
+    /// waits without a bound) waits on. Both are `doc(hidden)`: the workspace pins fjall 3.1.
     fn flush(&self) -> Result<()> {
         let keyspaces = self
             .db
             .list_keyspace_names()
             .iter()
+            // Keyspaces that exist: the options, for a new one, are never used.
             .map(|name| self.db.keyspace(name, KeyspaceCreateOptions::default))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(backend)?;
