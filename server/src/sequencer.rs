@@ -618,7 +618,7 @@ pub(crate) mod tests {
         SigningKey::from_seed(name, KeyType::Ed25519, &[seed; 32]).unwrap()
     }
 
-    fn submission(signer: &SigningKey, body: statement::Body) -> Submission {
+    pub(crate) fn submission(signer: &SigningKey, body: statement::Body) -> Submission {
         let bytes = encode_entry(sign_statement(signer, body).unwrap());
         let entry = decode_entry(&bytes).unwrap();
         let signed = certlog_verifier::entry::signed_statement(&entry)

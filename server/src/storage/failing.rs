@@ -10,10 +10,10 @@ use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use super::{Batch, MapCell, MemoryStorage, Result, StatusEncodings, Storage, StorageError};
 
 /// Memory storage whose commits fail after a number of successes (a full disk) or after a
-/// flush, whose range reads of status records fail once `reads_fail` is set, and whose lists
-/// of status changes end with one at the log's next index once `late_change` is set (where a
-/// change committed after the status record was read would be). It notes the size at each
-/// flush.
+/// flush, whose range reads (of status records and of status changes) fail once `reads_fail`
+/// is set, and whose lists of status changes end with one at the log's next index once
+/// `late_change` is set (where a change committed after the status record was read would
+/// be). It notes the size at each flush.
 pub(crate) struct FailingStorage {
     pub inner: MemoryStorage,
     pub commits_left: AtomicUsize,
@@ -34,7 +34,7 @@ impl FailingStorage {
         }
     }
 
-    /// A range read of status records: fails once `reads_fail` is set.
+    /// A range read: fails once `reads_fail` is set.
     fn read(&self) -> Result<()> {
         if self.reads_fail.load(Ordering::SeqCst) {
             return Err(StorageError::Backend("Input/output error".into()));
@@ -73,6 +73,7 @@ impl Storage for FailingStorage {
         self.inner.status_encodings(f, l, n)
     }
     fn status_changes(&self, k: &Hash) -> Result<Vec<u64>> {
+        self.read()?;
         let mut changes = self.inner.status_changes(k)?;
         if self.late_change.load(Ordering::SeqCst) {
             changes.push(self.inner.size()?);
