@@ -596,15 +596,13 @@ mod tests {
     use certlog_verifier::proto::{CertificateStatus, StatusChanged, statement};
 
     use super::*;
-    use crate::sequencer::tests::{CONFIG, issue, key, log_key, register, submission};
+    use crate::sequencer::tests::{issue, key, log_key, registered_on_failing_storage, submission};
     use crate::storage::failing::FailingStorage;
 
     /// A log over [`FailingStorage`] with a certifier registered, and the certifier's key.
     async fn log_on_failing_storage() -> (Log, Arc<FailingStorage>, Started, SigningKey) {
-        let storage = Arc::new(FailingStorage::new(usize::MAX));
+        let (storage, started, cb) = registered_on_failing_storage(usize::MAX).await;
         let metrics = Arc::new(Metrics::default());
-        let started =
-            crate::sequencer::start(storage.clone(), log_key(), CONFIG, metrics.clone()).unwrap();
         let cosigner = Cosigner::start(
             Default::default(),
             storage.clone(),
@@ -612,20 +610,14 @@ mod tests {
             metrics.clone(),
         )
         .unwrap();
-        let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         let log = Log::new(
             storage.clone(),
             &started,
-            operator.verifier_key(),
+            key("op.example", 2).verifier_key(),
             log_key().verifier_key(),
             cosigner,
             metrics,
         );
-        started
-            .handle
-            .submit(register(&operator, &cb))
-            .await
-            .unwrap();
         (log, storage, started, cb)
     }
 

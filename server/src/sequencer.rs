@@ -632,7 +632,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn register(operator: &SigningKey, certifier: &SigningKey) -> Submission {
+    fn register(operator: &SigningKey, certifier: &SigningKey) -> Submission {
         submission(
             operator,
             statement::Body::CertifierRegistered(CertifierRegistered {
@@ -661,7 +661,7 @@ pub(crate) mod tests {
         )
     }
 
-    pub(crate) const CONFIG: BatchConfig = BatchConfig {
+    const CONFIG: BatchConfig = BatchConfig {
         max_entries: 64,
         interval: Duration::from_millis(1),
         queue: 1024,
@@ -781,8 +781,8 @@ pub(crate) mod tests {
     }
 
     /// A sequencer over [`FailingStorage`] that lets `commits` commits through, and the key
-    /// of a certifier it has registered.
-    async fn registered_on_failing_storage(
+    /// of a certifier it has registered (the operator's is `key("op.example", 2)`).
+    pub(crate) async fn registered_on_failing_storage(
         commits: usize,
     ) -> (Arc<FailingStorage>, Started, SigningKey) {
         let storage = Arc::new(FailingStorage::new(commits));
