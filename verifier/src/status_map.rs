@@ -163,6 +163,13 @@ pub trait MapStore {
 
     /// The node at `path`, if the subtree there is not empty.
     fn node(&self, path: &NodePath) -> Result<Option<MapNode>, Self::Error>;
+
+    /// The hash of the node at `path` ([`EMPTY`] for an empty subtree): all that proofs and
+    /// updates need of a sibling. A store that keeps a leaf's hash apart from its key and
+    /// value answers it without reading them.
+    fn hash(&self, path: &NodePath) -> Result<Hash, Self::Error> {
+        Ok(hash_of(self.node(path)?))
+    }
 }
 
 /// A map kept in memory, for auditors replaying a log and for tests.
@@ -262,10 +269,10 @@ fn update<S: MapStore>(
             let (left, right) = split(updates, path.depth);
             let mut child = |side: bool, updates: &[KeyValue]| -> Result<Hash, S::Error> {
                 let path = path.child(side);
-                let stored = store.node(&path)?;
                 if updates.is_empty() {
-                    return Ok(hash_of(stored));
+                    return store.hash(&path);
                 }
+                let stored = store.node(&path)?;
                 Ok(update(store, path, stored, updates, out)?.hash())
             };
             let (left, right) = (child(false, left)?, child(true, right)?);
@@ -347,8 +354,7 @@ pub fn prove<S: MapStore>(store: &S, key: &Hash) -> Result<Lookup, S::Error> {
             }
             Some(MapNode::Internal { .. }) => {
                 let right = bit(key, path.depth);
-                let sibling = store.node(&path.child(!right))?;
-                siblings.push(sibling.map_or(EMPTY, |n| n.hash()));
+                siblings.push(store.hash(&path.child(!right))?);
                 path = path.child(right);
             }
         }
