@@ -160,20 +160,12 @@ fn load_share(
     Ok(true)
 }
 
-/// The machine's cores.
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// The number of threads that read the stored top back at a start: one per core, up to 16
 /// (a power of two, so that each reads the positions below one node).
 fn load_threads() -> usize {
-    1 << cores().ilog2().min(4)
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    1 << cores.ilog2().min(4)
 }
-
-/// The fewest positions of the deepest level a thread of a read-ahead reads: fewer cost more
-/// in starting a thread than they spare.
-const READ_AHEAD_SHARE: usize = 64;
 
 /// The top levels, 0 to [`TOP_DEPTH`]. Each position holds what is below it: no key, one key
 /// (the kind [`Kind::Leaf`] and that key's leaf hash, at every depth down to the deepest), or
@@ -548,72 +540,19 @@ impl MapView<'_> {
         Ok(f(below))
     }
 
-    /// Reads the status records that [`MapView::status`] of `keys` (in key order) needs, and
-    /// the map's update of them, in one thread per core: in a large map nearly every key's
-    /// position holds other keys, whose records an update reads and hashes, and the
-    /// sequencer's thread would otherwise spend most of its time on these reads while the
-    /// other cores wait for it.
+    /// Reads the status records that [`MapView::status`] of `keys` needs, in the order given:
+    /// in key order, neighbouring reads share fjall's blocks, as the map's update's reads do.
     pub fn read_ahead(&self, keys: &[Hash]) -> Result<(), StorageError> {
-        self.read_ahead_in(keys, cores())
-    }
-
-    /// [`MapView::read_ahead`] in at most `threads` threads, each reading a run of positions
-    /// in key order, where neighbouring reads share fjall's blocks.
-    fn read_ahead_in(&self, keys: &[Hash], threads: usize) -> Result<(), StorageError> {
         let deepest = &self.top.0[usize::from(TOP_DEPTH)];
-        let mut positions: Vec<usize> = {
-            let read = self.records.borrow();
-            keys.iter()
-                .map(|key| {
-                    position(&NodePath {
-                        depth: TOP_DEPTH,
-                        prefix: *key,
-                    })
-                })
-                .filter(|at| deepest.kind(*at) == Kind::Internal && !read.contains_key(at))
-                .collect()
-        };
-        positions.dedup();
-        let storage = self.storage;
-        let read_share = move |share: &[usize]| {
-            share
-                .iter()
-                .map(|&at| {
-                    let (first, last) = key_range(&path_at(TOP_DEPTH, at));
-                    Ok((at, storage.status_encodings(&first, &last, usize::MAX)?))
-                })
-                .collect::<Result<Vec<_>, StorageError>>()
-        };
-        let share = positions
-            .len()
-            .div_ceil(threads.max(1))
-            .max(READ_AHEAD_SHARE);
-        let mut shares = positions.chunks(share);
-        let read = std::thread::scope(|scope| {
-            let first = shares.next().unwrap_or_default();
-            let others: Vec<_> = shares
-                .map(|share| {
-                    let thread = std::thread::Builder::new()
-                        .name("status-read".into())
-                        .spawn_scoped(scope, move || read_share(share));
-                    (share, thread.ok())
-                })
-                .collect();
-            let mut read = read_share(first)?;
-            for (share, thread) in others {
-                read.extend(match thread {
-                    Some(thread) => thread.join().unwrap_or_else(|_| {
-                        Err(StorageError::Backend(
-                            "reading status records panicked".into(),
-                        ))
-                    })?,
-                    // No thread to be had: read them here.
-                    None => read_share(share)?,
-                });
+        for key in keys {
+            let at = position(&NodePath {
+                depth: TOP_DEPTH,
+                prefix: *key,
+            });
+            if deepest.kind(at) == Kind::Internal {
+                self.records_below(at, |_| ())?;
             }
-            Ok::<_, StorageError>(read)
-        })?;
-        self.records.borrow_mut().extend(read);
+        }
         Ok(())
     }
 
@@ -884,7 +823,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_ahead_shares_the_reads_between_threads_and_leaves_none_to_do() {
+    fn a_read_ahead_leaves_nothing_to_read_for_proofs_and_updates() {
         let storage = FailingStorage::new(usize::MAX);
         let map = StatusMap {
             top: RwLock::new(Top::empty()),
@@ -896,9 +835,8 @@ mod tests {
         keys.sort_unstable();
         let view = map.view(&storage).unwrap();
         // Some hundreds of positions hold two keys or more: their records are read by range.
-        view.read_ahead_in(&keys, 2).unwrap();
-        assert_eq!(storage.status_readers.lock().unwrap().len(), 2);
-        // What the rules and the update of these keys read is all read.
+        view.read_ahead(&keys).unwrap();
+        // What the rules read of these keys is all read.
         storage.reads_fail.store(true, Ordering::SeqCst);
         for n in 0..32_000 {
             let expected = storage.inner.status(&key(n)).unwrap();
