@@ -842,8 +842,8 @@ mod tests {
             let expected = storage.inner.status(&key(n)).unwrap();
             assert_eq!(view.status(&key(n)).unwrap(), expected, "key {n}");
         }
-        // Nor do the proofs and an update of the keys at positions that hold more than one:
-        // of the positions of the top beside their paths, they need only the hashes.
+        // The proofs and an update of the keys at positions that hold more than one read
+        // nothing more either: of the top's positions beside their paths, they need the hashes.
         let deepest = &view.top.0[usize::from(TOP_DEPTH)];
         let shared = |n: &u32| {
             let at = position(&NodePath {
