@@ -1,7 +1,7 @@
 //! What a verifier spends its time on: RFC 6962 proof checks in a tree of a million leaves, a
 //! signed checkpoint check, the signed-note parser alone, and statement signatures checked one
-//! by one (`verify_bytes`, what the log does, which accepts what `verify_strict` accepts)
-//! against ed25519-dalek's `verify_batch`, bare and with the subgroup checks that would make it
+//! by one (`verify_bytes`, what the log does, which accepts what `verify_strict` accepts; with
+//! and without the key's tables, `VerifierKey::precompute`) against ed25519-dalek's `verify_batch`, bare and with the subgroup checks that would make it
 //! accept exactly what `verify_strict` accepts (see tests/strict_verification.rs for why the log
 //! does not use it).
 //!
@@ -121,6 +121,15 @@ fn checkpoints(c: &mut Criterion) {
     c.bench_function("ed25519/verify_bytes", |b| {
         b.iter(|| vkey.verify_bytes(black_box(text.as_bytes()), black_box(&signature)))
     });
+    let mut precomputed = vkey.clone();
+    c.bench_function("ed25519/precompute", |b| {
+        b.iter(|| black_box(vkey.clone()).precompute())
+    });
+    precomputed.precompute();
+    assert!(precomputed.verify_bytes(text.as_bytes(), &signature));
+    c.bench_function("ed25519/verify_bytes with tables", |b| {
+        b.iter(|| precomputed.verify_bytes(black_box(text.as_bytes()), black_box(&signature)))
+    });
     let dalek_signature = ed25519_dalek::Signature::from_bytes(&signature);
     c.bench_function("ed25519/verify_strict", |b| {
         b.iter(|| {
@@ -174,6 +183,15 @@ fn statement_signatures(c: &mut Criterion) {
                 refs.iter()
                     .zip(&signatures)
                     .all(|(m, s)| vkey.verify_bytes(black_box(m), black_box(s)))
+            })
+        });
+        let mut precomputed = vkey.clone();
+        precomputed.precompute();
+        group.bench_function("verify_bytes each, with tables", |b| {
+            b.iter(|| {
+                refs.iter()
+                    .zip(&signatures)
+                    .all(|(m, s)| precomputed.verify_bytes(black_box(m), black_box(s)))
             })
         });
         group.bench_function("verify_batch", |b| {

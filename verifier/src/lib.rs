@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`merkle`] | RFC 6962 / RFC 9162 2.1: hashes, inclusion and consistency proofs |
 //! | [`note`], [`key`] | C2SP signed-note: notes, Ed25519 keys, vkeys, key IDs |
+//! | [`precomputed`] | RFC 8032 5.1.7: Ed25519 verification with tables of a key's multiples |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature v1 (Ed25519) |
 //! | [`witness`] | C2SP tlog-witness: add-checkpoint requests, the witness's checks, its answers |
@@ -44,6 +45,8 @@ pub mod key;
 pub mod key_file;
 pub mod merkle;
 pub mod note;
+#[cfg(feature = "std")]
+pub mod precomputed;
 pub mod replay;
 pub mod rules;
 pub mod status_map;

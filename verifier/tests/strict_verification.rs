@@ -5,6 +5,9 @@
 //!   `verify`, then a refusal of keys and Rs of small order made without decompressing R. The
 //!   two are compared here on every kind of signature where `verify` and `verify_strict` can
 //!   differ.
+//! - With the key's tables (`VerifierKey::precompute`), R is recomputed another way: the
+//!   tables' check is compared with `verify`, and `verify_bytes` with them with
+//!   `verify_strict`, on the same signatures.
 //! - Not with `verify_batch`: the batch equation is cofactorless and checked only up to a
 //!   random linear combination whose coefficients come from the inputs, so a signer can make a
 //!   signature that `verify_strict` refuses but that `verify_batch` accepts with probability
@@ -12,6 +15,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use certlog_verifier::precomputed::KeyTable;
 use certlog_verifier::{KeyType, VerifierKey};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
@@ -99,8 +107,26 @@ fn signature(r: &[u8; 32], s: &[u8; 32]) -> [u8; 64] {
     bytes
 }
 
-/// Whether `verify_bytes` and `verify_strict` agree on a signature; and whether the plain,
-/// cofactorless `verify` accepts it.
+/// The key with its tables (`VerifierKey::precompute`), and the tables alone, built once per
+/// key.
+fn precomputed(key: &VerifierKey) -> (VerifierKey, Rc<KeyTable>) {
+    thread_local! {
+        static KEYS: RefCell<HashMap<String, (VerifierKey, Rc<KeyTable>)>> = RefCell::default();
+    }
+    KEYS.with_borrow_mut(|keys| {
+        keys.entry(key.to_string())
+            .or_insert_with(|| {
+                let mut with_tables = key.clone();
+                with_tables.precompute();
+                (with_tables, Rc::new(KeyTable::new(key.public_key())))
+            })
+            .clone()
+    })
+}
+
+/// Whether `verify_bytes`, with and without the key's tables, and `verify_strict` agree on a
+/// signature, and the tables' check and the plain, cofactorless `verify`; whether `verify`
+/// accepts it.
 fn check(public: &[u8; 32], message: &[u8], bytes: &[u8; 64]) -> bool {
     let Ok(key) = VerifyingKey::from_bytes(public) else {
         return false;
@@ -108,14 +134,18 @@ fn check(public: &[u8; 32], message: &[u8], bytes: &[u8; 64]) -> bool {
     let vkey = VerifierKey::new("cb.example", KeyType::Ed25519, key).unwrap();
     let signature = Signature::from_bytes(bytes);
     let strict = key.verify_strict(message, &signature).is_ok();
-    assert_eq!(
-        vkey.verify_bytes(message, bytes),
-        strict,
+    let plain = key.verify(message, &signature).is_ok();
+    let case = format!(
         "key {}, message {message:?}, signature {}",
         hex::encode(public),
-        hex::encode(bytes),
+        hex::encode(bytes)
     );
-    key.verify(message, &signature).is_ok()
+    assert_eq!(vkey.verify_bytes(message, bytes), strict, "{case}");
+    let (with_tables, table) = precomputed(&vkey);
+    assert!(with_tables.is_precomputed());
+    assert_eq!(with_tables.verify_bytes(message, bytes), strict, "{case}");
+    assert_eq!(table.verify(message, &signature), plain, "{case}");
+    plain
 }
 
 #[test]
