@@ -863,26 +863,32 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_failed_read_of_the_status_map_is_answered_and_stops_the_log() {
         let (storage, started, cb) = registered_on_failing_storage(usize::MAX).await;
-        // Two certificates whose keys share the first TOP_DEPTH bits: the second one's update
-        // reads the first one's record from storage, below the map's top.
-        let mut first_of: HashMap<u32, u64> = HashMap::new();
-        let (a, b) = (0..1 << 16)
+        // Three certificates whose keys share the first TOP_DEPTH bits: the third one's rules
+        // and update read the first two's records from storage, below the map's top. (The
+        // second one's update meets the first as a leaf of the top, whose key and value the
+        // top keeps.)
+        let mut same_position: HashMap<u32, Vec<u64>> = HashMap::new();
+        let ids = (0u64..1 << 20)
             .find_map(|id| {
                 let key = certificate::status_key("EUCC", &format!("C-{id}"));
                 let first = u32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
                 let bits = first >> (32 - u32::from(crate::status_map::TOP_DEPTH));
-                first_of.insert(bits, id).map(|other| (other, id))
+                let ids = same_position.entry(bits).or_default();
+                ids.push(id);
+                (ids.len() == 3).then(|| ids.clone())
             })
             .unwrap();
-        started.handle.submit(issue(&cb, a)).await.unwrap();
+        for id in &ids[..2] {
+            started.handle.submit(issue(&cb, *id)).await.unwrap();
+        }
         storage.reads_fail.store(true, Ordering::SeqCst);
-        let refused = started.handle.submit(issue(&cb, b)).await;
+        let refused = started.handle.submit(issue(&cb, ids[2])).await;
         assert!(
             matches!(&refused, Err(SequenceError::Storage(m)) if m.contains("Input/output")),
             "{refused:?}"
         );
         started.thread.join().unwrap();
-        assert_eq!(storage.size().unwrap(), 4);
-        assert_eq!(check_stored(&storage.inner), 2);
+        assert_eq!(storage.size().unwrap(), 6);
+        assert_eq!(check_stored(&storage.inner), 3);
     }
 }

@@ -8,11 +8,13 @@
 //! Below depth 20 a subtree holds few keys (about ten in a map of ten million), so rebuilding
 //! one is a short range read and a few dozen hashes. The top is 2^21 positions, one hash and
 //! one kind each, allocated zeroed (the pages of empty positions cost no memory): about 66 MiB
-//! for a full top. Each batch also stores the positions of the top's deepest level that it
-//! changed (one small record per certificate changed, in the same atomic commit), so that a
-//! start, after a clean stop or a crash alike, reads that level back and computes the levels
-//! above it; the root must be the map root of the log's last map head. Without those records
-//! (or should they not give that root) the top is rebuilt from every status record.
+//! for a full top. It also keeps the key and value of its leaves that updates wrote since the
+//! start (in a map of a million keys or fewer, where most keys are), so that an update that
+//! meets one need not read it. Each batch also stores the positions of the top's deepest level
+//! that it changed (one small record per certificate changed, in the same atomic commit), so
+//! that a start, after a clean stop or a crash alike, reads that level back and computes the
+//! levels above it; the root must be the map root of the log's last map head. Without those
+//! records (or should they not give that root) the top is rebuilt from every status record.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -41,7 +43,8 @@ const REBUILD_CHUNK: usize = 65_536;
 #[repr(u8)]
 enum Kind {
     Empty = 0,
-    /// One key: its node is a leaf, whose key and value are in storage.
+    /// One key: its node is a leaf, whose key and value are in storage (and in
+    /// [`Top::leaves`] if an update wrote it since the start).
     Leaf = 1,
     /// Two keys or more.
     Internal = 2,
@@ -170,7 +173,18 @@ fn load_threads() -> usize {
 /// The top levels, 0 to [`TOP_DEPTH`]. Each position holds what is below it: no key, one key
 /// (the kind [`Kind::Leaf`] and that key's leaf hash, at every depth down to the deepest), or
 /// more (the node hash).
-struct Top(Vec<Level>);
+struct Top {
+    levels: Vec<Level>,
+    /// The key and value of leaves of the top, by leaf hash: those that updates wrote since the
+    /// start, up to [`LEAVES_KEPT`]. An update that meets another leaf reads its key and value
+    /// from the status records below it (a range read).
+    leaves: HashMap<Hash, (Hash, Hash)>,
+}
+
+/// The most leaves whose key and value the top keeps: about 28 MiB. In a map of a million keys,
+/// some 390,000 of the top's deepest positions hold one key; in one of ten million, a few
+/// hundred.
+const LEAVES_KEPT: usize = 1 << 18;
 
 /// The position of `path` in its level (`path.depth <= TOP_DEPTH`): its first bits.
 fn position(path: &NodePath) -> usize {
@@ -224,20 +238,42 @@ fn keys_below(storage: &dyn Storage, path: &NodePath) -> Result<Vec<(Hash, Hash)
 
 impl Top {
     fn empty() -> Top {
-        Top((0..=TOP_DEPTH).map(Level::empty).collect())
+        Top {
+            levels: (0..=TOP_DEPTH).map(Level::empty).collect(),
+            leaves: HashMap::new(),
+        }
     }
 
     fn root(&self) -> Hash {
-        self.0[0].hash(0)
+        self.levels[0].hash(0)
     }
 
     /// Fills every level above the deepest from the one below it.
     fn fill_upper_levels(&mut self) {
-        fill_levels(&mut self.0.iter_mut().map(Level::positions).collect::<Vec<_>>());
+        fill_levels(
+            &mut self
+                .levels
+                .iter_mut()
+                .map(Level::positions)
+                .collect::<Vec<_>>(),
+        );
     }
 
     fn deepest(&mut self) -> &mut Level {
-        &mut self.0[usize::from(TOP_DEPTH)]
+        &mut self.levels[usize::from(TOP_DEPTH)]
+    }
+
+    /// Sets a position, forgetting the key and value of a leaf that leaves the deepest level.
+    fn set(&mut self, path: &NodePath, kind: Kind, hash: Hash) {
+        let at = position(path);
+        let level = &mut self.levels[usize::from(path.depth)];
+        if path.depth == TOP_DEPTH
+            && level.kind(at) == Kind::Leaf
+            && (kind, hash) != (Kind::Leaf, level.hash(at))
+        {
+            self.leaves.remove(&level.hash(at));
+        }
+        level.set(at, kind, hash);
     }
 
     /// The top of the map whose keys and values are every status record in storage.
@@ -290,7 +326,7 @@ impl Top {
 
     /// The stored positions of the deepest level.
     fn cells(&self) -> Vec<(u32, MapCell)> {
-        let deepest = &self.0[usize::from(TOP_DEPTH)];
+        let deepest = &self.levels[usize::from(TOP_DEPTH)];
         (0..deepest.kinds.len())
             .filter(|i| deepest.kinds[*i] != Kind::Empty as u8)
             .map(|i| (i as u32, cell(deepest.kind(i), &deepest.hash(i))))
@@ -305,7 +341,7 @@ impl Top {
         let mut top = Top::empty();
         let split = threads.max(1).ilog2() as usize;
         let mut shares: Vec<Vec<Positions>> = (0..1 << split).map(|_| Vec::new()).collect();
-        for level in &mut top.0[split..] {
+        for level in &mut top.levels[split..] {
             let width = level.kinds.len() >> split;
             let parts = level.kinds.chunks_mut(width);
             for (share, (kinds, hashes)) in shares
@@ -343,7 +379,7 @@ impl Top {
             return Ok(None);
         }
         fill_levels(
-            &mut top.0[..=split]
+            &mut top.levels[..=split]
                 .iter_mut()
                 .map(Level::positions)
                 .collect::<Vec<_>>(),
@@ -494,18 +530,20 @@ impl StatusMap {
         for (path, node) in changes.iter().filter(|(p, _)| p.depth <= TOP_DEPTH) {
             match node {
                 // Every position on the key's path below holds that one key too.
-                MapNode::Leaf { key, .. } => {
+                MapNode::Leaf { key, value } => {
+                    let hash = node.hash();
                     for depth in path.depth..=TOP_DEPTH {
-                        let at = position(&NodePath {
+                        let at = NodePath {
                             depth,
                             prefix: *key,
-                        });
-                        top.0[usize::from(depth)].set(at, Kind::Leaf, node.hash());
+                        };
+                        top.set(&at, Kind::Leaf, hash);
+                    }
+                    if top.leaves.len() < LEAVES_KEPT {
+                        top.leaves.insert(hash, (*key, *value));
                     }
                 }
-                MapNode::Internal { hash } => {
-                    top.0[usize::from(path.depth)].set(position(path), Kind::Internal, *hash);
-                }
+                MapNode::Internal { hash } => top.set(path, Kind::Internal, *hash),
             }
         }
         Ok(())
@@ -540,10 +578,23 @@ impl MapView<'_> {
         Ok(f(below))
     }
 
+    /// The leaf at `path` of the top, whose hash is `hash`, from the status records below it.
+    fn stored_leaf(&self, path: &NodePath, hash: Hash) -> Result<Option<MapNode>, StorageError> {
+        match keys_below(self.storage, path)?[..] {
+            [(key, value)] if leaf_hash(&key, &value) == hash => {
+                Ok(Some(MapNode::Leaf { key, value }))
+            }
+            _ => Err(StorageError::Corrupt(format!(
+                "the status records under the map leaf at depth {} do not match it",
+                path.depth
+            ))),
+        }
+    }
+
     /// Reads the status records that [`MapView::status`] of `keys` needs, in the order given:
     /// in key order, neighbouring reads share fjall's blocks, as the map's update's reads do.
     pub fn read_ahead(&self, keys: &[Hash]) -> Result<(), StorageError> {
-        let deepest = &self.top.0[usize::from(TOP_DEPTH)];
+        let deepest = &self.top.levels[usize::from(TOP_DEPTH)];
         for key in keys {
             let at = position(&NodePath {
                 depth: TOP_DEPTH,
@@ -564,7 +615,7 @@ impl MapView<'_> {
             depth: TOP_DEPTH,
             prefix: *key,
         });
-        match self.top.0[usize::from(TOP_DEPTH)].kind(at) {
+        match self.top.levels[usize::from(TOP_DEPTH)].kind(at) {
             Kind::Empty => Ok(None),
             Kind::Leaf => self.storage.status(key),
             Kind::Internal => self
@@ -585,21 +636,16 @@ impl MapStore for MapView<'_> {
 
     fn node(&self, path: &NodePath) -> Result<Option<MapNode>, StorageError> {
         if path.depth <= TOP_DEPTH {
-            let level = &self.top.0[usize::from(path.depth)];
+            let level = &self.top.levels[usize::from(path.depth)];
             let i = position(path);
             return match level.kind(i) {
                 Kind::Empty => Ok(None),
                 Kind::Internal => Ok(Some(MapNode::Internal {
                     hash: level.hash(i),
                 })),
-                Kind::Leaf => match keys_below(self.storage, path)?[..] {
-                    [(key, value)] if leaf_hash(&key, &value) == level.hash(i) => {
-                        Ok(Some(MapNode::Leaf { key, value }))
-                    }
-                    _ => Err(StorageError::Corrupt(format!(
-                        "the status records under the map leaf at depth {} do not match it",
-                        path.depth
-                    ))),
+                Kind::Leaf => match self.top.leaves.get(&level.hash(i)) {
+                    Some(&(key, value)) => Ok(Some(MapNode::Leaf { key, value })),
+                    None => self.stored_leaf(path, level.hash(i)),
                 },
             };
         }
@@ -607,7 +653,7 @@ impl MapStore for MapView<'_> {
             depth: TOP_DEPTH,
             prefix: path.prefix,
         });
-        if self.top.0[usize::from(TOP_DEPTH)].kind(at) != Kind::Internal {
+        if self.top.levels[usize::from(TOP_DEPTH)].kind(at) != Kind::Internal {
             return Ok(None);
         }
         let mut below = self.below.borrow_mut();
@@ -619,12 +665,12 @@ impl MapStore for MapView<'_> {
         Ok(below.get(&at).and_then(|nodes| nodes.get(path)).copied())
     }
 
-    /// From memory in the top, even for a leaf, whose key and value are in storage.
+    /// From memory in the top, even for a leaf whose key and value are only in storage.
     fn hash(&self, path: &NodePath) -> Result<Hash, StorageError> {
         if path.depth > TOP_DEPTH {
             return Ok(self.node(path)?.map_or(EMPTY, |node| node.hash()));
         }
-        let level = &self.top.0[usize::from(path.depth)];
+        let level = &self.top.levels[usize::from(path.depth)];
         let i = position(path);
         Ok(match level.kind(i) {
             Kind::Empty => EMPTY,
@@ -702,9 +748,15 @@ mod tests {
         };
         let mut reference = MemoryMap::default();
         // One key, then a few (leaves in the top), then many (subtrees below it), then changes.
+        // Every other batch meets leaves whose key and value the top forgot, as after a start,
+        // and reads them from the records.
+        let forget_leaves = |map: &StatusMap| map.top.write().unwrap().leaves.clear();
         commit(&storage, &map, &mut reference, &[(0, 0)]);
         commit(&storage, &map, &mut reference, &[(1, 0), (2, 0), (3, 0)]);
         for batch in 0..8u32 {
+            if batch % 2 == 1 {
+                forget_leaves(&map);
+            }
             let records: Vec<(u32, u64)> = (0..4000).map(|i| (4 + batch * 4000 + i, 0)).collect();
             commit(&storage, &map, &mut reference, &records);
         }
@@ -721,6 +773,17 @@ mod tests {
             assert_eq!(lookup, prove(&reference, &key(n)).unwrap(), "key {n}");
             verify(&root, &key(n), lookup.value.as_ref(), &lookup.proof).unwrap();
         }
+        // The leaves whose key and value the top keeps are leaves of its deepest level.
+        let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
+        assert!(!view.top.leaves.is_empty());
+        for (hash, (key, value)) in &view.top.leaves {
+            let at = position(&NodePath {
+                depth: TOP_DEPTH,
+                prefix: *key,
+            });
+            assert_eq!((deepest.kind(at), deepest.hash(at)), (Kind::Leaf, *hash));
+            assert_eq!(leaf_hash(key, value), *hash);
+        }
         drop(view);
         // Deep enough that subtrees below the top were rebuilt from the records.
         assert!(
@@ -735,7 +798,7 @@ mod tests {
                 depth: TOP_DEPTH,
                 prefix: key(n),
             });
-            view.top.0[usize::from(TOP_DEPTH)].kind(at)
+            view.top.levels[usize::from(TOP_DEPTH)].kind(at)
         };
         let mut kinds = BTreeMap::new();
         for n in (0..32_004).chain(1_000_000..1_040_000) {
@@ -769,8 +832,14 @@ mod tests {
             let read_back = Top::load(&storage, threads).unwrap().unwrap();
             for depth in 0..=usize::from(TOP_DEPTH) {
                 for top in [&read_back, &*kept] {
-                    assert!(top.0[depth].hashes == rebuilt.0[depth].hashes, "{depth}");
-                    assert!(top.0[depth].kinds == rebuilt.0[depth].kinds, "{depth}");
+                    assert!(
+                        top.levels[depth].hashes == rebuilt.levels[depth].hashes,
+                        "{depth}"
+                    );
+                    assert!(
+                        top.levels[depth].kinds == rebuilt.levels[depth].kinds,
+                        "{depth}"
+                    );
                 }
             }
         }
@@ -844,7 +913,7 @@ mod tests {
         }
         // The proofs and an update of the keys at positions that hold more than one read
         // nothing more either: of the top's positions beside their paths, they need the hashes.
-        let deepest = &view.top.0[usize::from(TOP_DEPTH)];
+        let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
         let shared = |n: &u32| {
             let at = position(&NodePath {
                 depth: TOP_DEPTH,
@@ -861,6 +930,52 @@ mod tests {
             update.set(key(n), status_record_hash(&record(n, 1)));
         }
         update.finish().unwrap();
+    }
+
+    #[test]
+    fn an_update_meets_the_leaves_written_since_the_start_without_reading() {
+        let storage = FailingStorage::new(usize::MAX);
+        let map = StatusMap {
+            top: RwLock::new(Top::empty()),
+        };
+        let mut reference = MemoryMap::default();
+        let records: Vec<(u32, u64)> = (0..4000).map(|n| (n, 0)).collect();
+        commit(&storage.inner, &map, &mut reference, &records);
+        storage.reads_fail.store(true, Ordering::SeqCst);
+        // New keys and changed ones, all where the top's deepest position holds at most one
+        // key: on their paths, the top's leaves (most of its keys, at this size).
+        let view = map.view(&storage).unwrap();
+        let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
+        let alone = |n: &u32| {
+            let at = position(&NodePath {
+                depth: TOP_DEPTH,
+                prefix: key(*n),
+            });
+            deepest.kind(at) != Kind::Internal
+        };
+        let changed: Vec<(u32, u64)> = (2000..6000).filter(alone).map(|n| (n, 1)).collect();
+        assert!(changed.len() > 3900);
+        let mut update = MapUpdate::new(&view);
+        let mut expected = MapUpdate::new(&reference);
+        for (n, version) in &changed {
+            let value = status_record_hash(&record(*n, *version));
+            update.set(key(*n), value);
+            expected.set(key(*n), value);
+        }
+        assert_eq!(
+            update.finish().unwrap().0,
+            expected.finish().unwrap().0,
+            "the root"
+        );
+        // Without the leaves kept, the same update reads them.
+        drop(view);
+        map.top.write().unwrap().leaves.clear();
+        let view = map.view(&storage).unwrap();
+        let mut update = MapUpdate::new(&view);
+        for (n, version) in &changed {
+            update.set(key(*n), status_record_hash(&record(*n, *version)));
+        }
+        assert!(matches!(update.finish(), Err(StorageError::Backend(_))));
     }
 
     #[test]
