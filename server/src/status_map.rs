@@ -166,9 +166,17 @@ fn load_share(
 /// The number of threads that read the stored top back at a start: one per core, up to 16
 /// (a power of two, so that each reads the positions below one node).
 fn load_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    1 << cores.ilog2().min(4)
+    1 << cores().ilog2().min(4)
 }
+
+/// The machine's cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The fewest positions a thread of a read-ahead takes: fewer cost more in starting a thread
+/// than they spare.
+const READ_AHEAD_SHARE: usize = 64;
 
 /// The top levels, 0 to [`TOP_DEPTH`]. Each position holds what is below it: no key, one key
 /// (the kind [`Kind::Leaf`] and that key's leaf hash, at every depth down to the deepest), or
@@ -591,18 +599,76 @@ impl MapView<'_> {
         }
     }
 
-    /// Reads the status records that [`MapView::status`] of `keys` needs, in the order given:
-    /// in key order, neighbouring reads share fjall's blocks, as the map's update's reads do.
+    /// Reads the status records that [`MapView::status`] of `keys` (in key order) needs, and
+    /// builds the subtrees that the map's update of them walks, in one thread per core. In a
+    /// large map nearly every key's position holds others (about twenty at twenty million
+    /// keys), and these reads and hashes are most of an integration batch's work.
     pub fn read_ahead(&self, keys: &[Hash]) -> Result<(), StorageError> {
+        self.read_ahead_in(keys, cores())
+    }
+
+    /// [`MapView::read_ahead`] in at most `threads` threads, each taking a run of positions in
+    /// key order, where neighbouring reads share fjall's blocks.
+    fn read_ahead_in(&self, keys: &[Hash], threads: usize) -> Result<(), StorageError> {
         let deepest = &self.top.levels[usize::from(TOP_DEPTH)];
-        for key in keys {
-            let at = position(&NodePath {
-                depth: TOP_DEPTH,
-                prefix: *key,
-            });
-            if deepest.kind(at) == Kind::Internal {
-                self.records_below(at, |_| ())?;
+        let mut positions: Vec<usize> = {
+            let read = self.records.borrow();
+            keys.iter()
+                .map(|key| {
+                    position(&NodePath {
+                        depth: TOP_DEPTH,
+                        prefix: *key,
+                    })
+                })
+                .filter(|at| deepest.kind(*at) == Kind::Internal && !read.contains_key(at))
+                .collect()
+        };
+        positions.dedup();
+        let storage = self.storage;
+        let read_share = move |share: &[usize]| {
+            share
+                .iter()
+                .map(|&at| {
+                    let (first, last) = key_range(&path_at(TOP_DEPTH, at));
+                    let records = storage.status_encodings(&first, &last, usize::MAX)?;
+                    let nodes = status_map::subtree(path_at(TOP_DEPTH, at), &map_keys(&records));
+                    Ok((at, records, nodes.into_iter().collect()))
+                })
+                .collect::<Result<Vec<_>, StorageError>>()
+        };
+        let share = positions
+            .len()
+            .div_ceil(threads.max(1))
+            .max(READ_AHEAD_SHARE);
+        let mut shares = positions.chunks(share);
+        let read = std::thread::scope(|scope| {
+            let first = shares.next().unwrap_or_default();
+            let others: Vec<_> = shares
+                .map(|share| {
+                    let thread = std::thread::Builder::new()
+                        .name("status-read".into())
+                        .spawn_scoped(scope, move || read_share(share));
+                    (share, thread.ok())
+                })
+                .collect();
+            let mut read = read_share(first)?;
+            for (share, thread) in others {
+                read.extend(match thread {
+                    Some(thread) => thread.join().unwrap_or_else(|_| {
+                        Err(StorageError::Backend(
+                            "reading status records panicked".into(),
+                        ))
+                    })?,
+                    // No thread to be had: read them here.
+                    None => read_share(share)?,
+                });
             }
+            Ok::<_, StorageError>(read)
+        })?;
+        let (mut records, mut below) = (self.records.borrow_mut(), self.below.borrow_mut());
+        for (at, read, nodes) in read {
+            records.insert(at, read);
+            below.insert(at, nodes);
         }
         Ok(())
     }
@@ -892,7 +958,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_ahead_leaves_nothing_to_read_for_proofs_and_updates() {
+    fn a_read_ahead_shares_the_reads_between_threads_and_leaves_none_to_do() {
         let storage = FailingStorage::new(usize::MAX);
         let map = StatusMap {
             top: RwLock::new(Top::empty()),
@@ -903,8 +969,10 @@ mod tests {
         let mut keys: Vec<Hash> = (0..32_000).map(key).collect();
         keys.sort_unstable();
         let view = map.view(&storage).unwrap();
-        // Some hundreds of positions hold two keys or more: their records are read by range.
-        view.read_ahead(&keys).unwrap();
+        // Some hundreds of positions hold two keys or more: their records are read by range,
+        // half of them in another thread.
+        view.read_ahead_in(&keys, 2).unwrap();
+        assert_eq!(storage.status_readers.lock().unwrap().len(), 2);
         // What the rules read of these keys is all read.
         storage.reads_fail.store(true, Ordering::SeqCst);
         for n in 0..32_000 {

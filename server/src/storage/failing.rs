@@ -1,8 +1,10 @@
 //! A storage for tests that fails on demand.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::ThreadId;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
@@ -13,13 +15,14 @@ use super::{Batch, MapCell, MemoryStorage, Result, StatusEncodings, Storage, Sto
 /// flush, whose range reads (of status records and of status changes) fail once `reads_fail`
 /// is set, and whose lists of status changes end with one at the log's next index once
 /// `late_change` is set (where a change committed after the status record was read would
-/// be). It notes the size at each flush.
+/// be). It notes the size at each flush, and the threads that read status records by range.
 pub(crate) struct FailingStorage {
     pub inner: MemoryStorage,
     pub commits_left: AtomicUsize,
     pub reads_fail: AtomicBool,
     pub late_change: AtomicBool,
     pub flushed_at: Mutex<Vec<u64>>,
+    pub status_readers: Mutex<HashSet<ThreadId>>,
 }
 
 impl FailingStorage {
@@ -31,6 +34,7 @@ impl FailingStorage {
             reads_fail: AtomicBool::new(false),
             late_change: AtomicBool::new(false),
             flushed_at: Mutex::default(),
+            status_readers: Mutex::default(),
         }
     }
 
@@ -70,6 +74,8 @@ impl Storage for FailingStorage {
     }
     fn status_encodings(&self, f: &Hash, l: &Hash, n: usize) -> Result<StatusEncodings> {
         self.read()?;
+        let reader = std::thread::current().id();
+        self.status_readers.lock().unwrap().insert(reader);
         self.inner.status_encodings(f, l, n)
     }
     fn status_changes(&self, k: &Hash) -> Result<Vec<u64>> {
