@@ -189,9 +189,9 @@ struct Top {
     leaves: HashMap<Hash, (Hash, Hash)>,
 }
 
-/// The most leaves whose key and value the top keeps: about 28 MiB. In a map of a million keys,
-/// some 390,000 of the top's deepest positions hold one key; in one of ten million, a few
-/// hundred.
+/// The most leaves whose key and value the top keeps: a table of 2^19 slots of 97 bytes at
+/// most, 48.5 MiB. In a map of a million keys, some 390,000 of the top's deepest positions hold
+/// one key; in one of ten million, a few hundred (the table shrinks as they go).
 const LEAVES_KEPT: usize = 1 << 18;
 
 /// The position of `path` in its level (`path.depth <= TOP_DEPTH`): its first bits.
@@ -554,6 +554,10 @@ impl StatusMap {
                 MapNode::Internal { hash } => top.set(path, Kind::Internal, *hash),
             }
         }
+        // As the map grows, its leaves become subtrees below the top: give their room back.
+        if top.leaves.capacity() > 4 * top.leaves.len() + 1024 {
+            top.leaves.shrink_to_fit();
+        }
         Ok(())
     }
 }
@@ -651,17 +655,24 @@ impl MapView<'_> {
                     (share, thread.ok())
                 })
                 .collect();
-            let mut read = read_share(first)?;
-            for (share, thread) in others {
-                read.extend(match thread {
+            // Every thread is joined before an error is returned: one that panicked is then
+            // an error too, not a panic of the scope.
+            let mine = read_share(first);
+            let theirs: Vec<_> = others
+                .into_iter()
+                .map(|(share, thread)| match thread {
                     Some(thread) => thread.join().unwrap_or_else(|_| {
                         Err(StorageError::Backend(
                             "reading status records panicked".into(),
                         ))
-                    })?,
+                    }),
                     // No thread to be had: read them here.
-                    None => read_share(share)?,
-                });
+                    None => read_share(share),
+                })
+                .collect();
+            let mut read = mine?;
+            for share in theirs {
+                read.extend(share?);
             }
             Ok::<_, StorageError>(read)
         })?;

@@ -101,7 +101,8 @@ impl KeyTable {
 
     /// Checks a signature as ed25519-dalek's `verify` does (RFC 8032 5.1.7 without the
     /// cofactor): s below the group order, and R equal to the encoding of [s]B - [k]A, where
-    /// k = SHA-512(R || A || message).
+    /// k = SHA-512(R || A || message). Not strict by itself: it accepts a key or an R of small
+    /// order, which [`crate::VerifierKey::verify_bytes`] refuses before it comes here.
     pub fn verify(&self, message: &[u8], signature: &ed25519_dalek::Signature) -> bool {
         let Some(s) = Scalar::from_canonical_bytes(*signature.s_bytes()).into_option() else {
             return false;
