@@ -225,6 +225,27 @@ fn key_range(path: &NodePath) -> (Hash, Hash) {
     (path.prefix, last)
 }
 
+/// The position of the deepest level on `key`'s path.
+fn deepest_position(key: &Hash) -> usize {
+    position(&NodePath {
+        depth: TOP_DEPTH,
+        prefix: *key,
+    })
+}
+
+/// The status records below position `at` of the deepest level, as stored.
+fn records_at(storage: &dyn Storage, at: usize) -> Result<StatusEncodings, StorageError> {
+    let (first, last) = key_range(&path_at(TOP_DEPTH, at));
+    storage.status_encodings(&first, &last, usize::MAX)
+}
+
+/// The nodes of the subtree below position `at` of the deepest level, from its records.
+fn subtree_at(at: usize, records: &[(Hash, Vec<u8>)]) -> BTreeMap<NodePath, MapNode> {
+    status_map::subtree(path_at(TOP_DEPTH, at), &map_keys(records))
+        .into_iter()
+        .collect()
+}
+
 /// The status map's keys and values in `records`: each record hashed as stored, which is its
 /// encoding.
 fn map_keys(records: &[(Hash, Vec<u8>)]) -> Vec<(Hash, Hash)> {
@@ -307,10 +328,7 @@ impl Top {
         loop {
             let chunk = map_keys(&storage.status_encodings(&from, &last, REBUILD_CHUNK)?);
             for (key, value) in &chunk {
-                let at = position(&NodePath {
-                    depth: TOP_DEPTH,
-                    prefix: *key,
-                });
+                let at = deepest_position(key);
                 if at != group_at && !group.is_empty() {
                     flush(&mut top, group_at, &mut group);
                 }
@@ -583,8 +601,7 @@ impl MapView<'_> {
         let below = match records.entry(at) {
             std::collections::hash_map::Entry::Occupied(read) => read.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                let (first, last) = key_range(&path_at(TOP_DEPTH, at));
-                slot.insert(self.storage.status_encodings(&first, &last, usize::MAX)?)
+                slot.insert(records_at(self.storage, at)?)
             }
         };
         Ok(f(below))
@@ -618,12 +635,7 @@ impl MapView<'_> {
         let mut positions: Vec<usize> = {
             let read = self.records.borrow();
             keys.iter()
-                .map(|key| {
-                    position(&NodePath {
-                        depth: TOP_DEPTH,
-                        prefix: *key,
-                    })
-                })
+                .map(deepest_position)
                 .filter(|at| deepest.kind(*at) == Kind::Internal && !read.contains_key(at))
                 .collect()
         };
@@ -633,10 +645,9 @@ impl MapView<'_> {
             share
                 .iter()
                 .map(|&at| {
-                    let (first, last) = key_range(&path_at(TOP_DEPTH, at));
-                    let records = storage.status_encodings(&first, &last, usize::MAX)?;
-                    let nodes = status_map::subtree(path_at(TOP_DEPTH, at), &map_keys(&records));
-                    Ok((at, records, nodes.into_iter().collect()))
+                    let records = records_at(storage, at)?;
+                    let nodes = subtree_at(at, &records);
+                    Ok((at, records, nodes))
                 })
                 .collect::<Result<Vec<_>, StorageError>>()
         };
@@ -688,10 +699,7 @@ impl MapView<'_> {
     /// position, else from the records below that position, which an update of the map reads
     /// anyway (or, when it holds one key, a read of that key).
     pub fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
-        let at = position(&NodePath {
-            depth: TOP_DEPTH,
-            prefix: *key,
-        });
+        let at = deepest_position(key);
         match self.top.levels[usize::from(TOP_DEPTH)].kind(at) {
             Kind::Empty => Ok(None),
             Kind::Leaf => self.storage.status(key),
@@ -726,18 +734,13 @@ impl MapStore for MapView<'_> {
                 },
             };
         }
-        let at = position(&NodePath {
-            depth: TOP_DEPTH,
-            prefix: path.prefix,
-        });
+        let at = deepest_position(&path.prefix);
         if self.top.levels[usize::from(TOP_DEPTH)].kind(at) != Kind::Internal {
             return Ok(None);
         }
         let mut below = self.below.borrow_mut();
         if let std::collections::hash_map::Entry::Vacant(slot) = below.entry(at) {
-            let keys = self.records_below(at, map_keys)?;
-            let nodes = status_map::subtree(path_at(TOP_DEPTH, at), &keys);
-            slot.insert(nodes.into_iter().collect());
+            slot.insert(self.records_below(at, |records| subtree_at(at, records))?);
         }
         Ok(below.get(&at).and_then(|nodes| nodes.get(path)).copied())
     }
@@ -854,10 +857,7 @@ mod tests {
         let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
         assert!(!view.top.leaves.is_empty());
         for (hash, (key, value)) in &view.top.leaves {
-            let at = position(&NodePath {
-                depth: TOP_DEPTH,
-                prefix: *key,
-            });
+            let at = deepest_position(key);
             assert_eq!((deepest.kind(at), deepest.hash(at)), (Kind::Leaf, *hash));
             assert_eq!(leaf_hash(key, value), *hash);
         }
@@ -871,10 +871,7 @@ mod tests {
         // hold one key, or more (read as a group), and for keys absent from all of them.
         let view = map.view(&storage).unwrap();
         let deepest = |n: u32| {
-            let at = position(&NodePath {
-                depth: TOP_DEPTH,
-                prefix: key(n),
-            });
+            let at = deepest_position(&key(n));
             view.top.levels[usize::from(TOP_DEPTH)].kind(at)
         };
         let mut kinds = BTreeMap::new();
@@ -994,10 +991,7 @@ mod tests {
         // nothing more either: of the top's positions beside their paths, they need the hashes.
         let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
         let shared = |n: &u32| {
-            let at = position(&NodePath {
-                depth: TOP_DEPTH,
-                prefix: key(*n),
-            });
+            let at = deepest_position(&key(*n));
             deepest.kind(at) == Kind::Internal
         };
         for n in (0..32_000).filter(shared) {
@@ -1026,10 +1020,7 @@ mod tests {
         let view = map.view(&storage).unwrap();
         let deepest = &view.top.levels[usize::from(TOP_DEPTH)];
         let alone = |n: &u32| {
-            let at = position(&NodePath {
-                depth: TOP_DEPTH,
-                prefix: key(*n),
-            });
+            let at = deepest_position(&key(*n));
             deepest.kind(at) != Kind::Internal
         };
         let changed: Vec<(u32, u64)> = (2000..6000).filter(alone).map(|n| (n, 1)).collect();
