@@ -17,7 +17,7 @@ use certlog_proto::{
     SubmitBatchRequest, SubmitRequest, SubmitResponse, get_inclusion_proof_request::Leaf,
     get_proof_bundle_request as bundle_request, submit_batch_result,
 };
-use certlog_verifier::bundle::{Options, Policy};
+use certlog_verifier::bundle::{Expected, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::merkle::{self, leaf_hash};
 use certlog_verifier::proto::{
@@ -534,13 +534,13 @@ impl Client {
         certificate: BundleFor,
         since: u64,
     ) -> Result<ProofBundle, ClientError> {
-        let certificate = match certificate {
+        let request = match &certificate {
             BundleFor::Id {
                 scheme,
                 certificate_id,
             } => bundle_request::Certificate::Id(CertificateRef {
-                scheme,
-                certificate_id,
+                scheme: scheme.clone(),
+                certificate_id: certificate_id.clone(),
             }),
             BundleFor::Firmware(digest) => {
                 bundle_request::Certificate::FirmwareSha256(digest.to_vec())
@@ -549,7 +549,7 @@ impl Client {
         let bundle = self
             .log
             .get_proof_bundle(GetProofBundleRequest {
-                certificate: Some(certificate),
+                certificate: Some(request),
                 since,
             })
             .await?
@@ -560,11 +560,24 @@ impl Client {
                 witnesses: &[],
                 quorum: 0,
             };
+            // The certificate asked for; by firmware, the one the log found, which must list it.
+            let (expected, firmware_sha256) = match &certificate {
+                BundleFor::Id {
+                    scheme,
+                    certificate_id,
+                } => (Expected::new(scheme, certificate_id), None),
+                BundleFor::Firmware(digest) => (
+                    Expected::new(&bundle.scheme, &bundle.certificate_id),
+                    Some(*digest),
+                ),
+            };
             let options = Options {
                 now: 0,
+                firmware_sha256,
                 ..Options::default()
             };
-            certlog_verifier::bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &options)
+            let bytes = bundle.encode_to_vec();
+            certlog_verifier::bundle::verify_bundle(&bytes, &policy, &expected, &options)
                 .map_err(|e| ClientError::Verification(format!("proof bundle: {e}")))?;
         }
         Ok(bundle)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use certlog_verifier::bundle::{self, Options, Policy};
+use certlog_verifier::bundle::{self, Expected, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::entry_bundle::MAX_ENTRY_SIZE;
 use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
@@ -448,11 +448,25 @@ impl Log {
                 witnesses: &[],
                 quorum: 0,
             };
+            // The certificate asked for; by firmware, the one the index found, which must list it.
+            let (expected, firmware_sha256) = match &target {
+                BundleTarget::Certificate {
+                    scheme,
+                    certificate_id,
+                } => (Expected::new(scheme, certificate_id), None),
+                BundleTarget::Firmware(digest) => (
+                    Expected::new(&bundle.scheme, &bundle.certificate_id),
+                    Some(*digest),
+                ),
+            };
             let options = Options {
                 now: i64::MAX,
+                firmware_sha256,
                 ..Options::default()
             };
-            match bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &options) {
+            let verified =
+                bundle::verify_bundle(&bundle.encode_to_vec(), &policy, &expected, &options);
+            match verified {
                 Ok(_) if !self.cosigner.enabled() => return Ok(bundle),
                 Ok(_) => match self.cosigner.cosigned(snapshot.size).await {
                     Some(cosigned) => {

@@ -603,7 +603,16 @@ fn cases(f: &Fixture) -> Vec<Case> {
         format!("{}\n", Hash([0; 32]).to_base64()).repeat(64)
     );
     let verify_bundle = |file: &str, extra: &[&str]| {
-        let mut list = args(&["bundle", file, "--log-vkey", &f.log.log_vkey_file()]);
+        let mut list = args(&[
+            "bundle",
+            file,
+            "--log-vkey",
+            &f.log.log_vkey_file(),
+            "--scheme",
+            "EUCC",
+            "--id",
+            "EUCC-1",
+        ]);
         list.extend(args(extra));
         Request::Cli(Bin::CertlogVerify, list)
     };
@@ -1344,10 +1353,28 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "certlog-verify: a witness vkey as the log's",
             Request::Cli(
                 Bin::CertlogVerify,
-                args(&["bundle", "eucc.bundle", "--log-vkey", &witness_vkey]),
+                args(&[
+                    "bundle",
+                    "eucc.bundle",
+                    "--log-vkey",
+                    &witness_vkey,
+                    "--scheme",
+                    "EUCC",
+                    "--id",
+                    "EUCC-1",
+                ]),
             ),
             Exit(2),
             "--log-vkey",
+        ),
+        case(
+            "certlog-verify: a bundle without the certificate asked about",
+            Request::Cli(
+                Bin::CertlogVerify,
+                args(&["bundle", "eucc.bundle", "--log-vkey", &f.log.log_vkey_file()]),
+            ),
+            Exit(2),
+            "--scheme <SCHEME>",
         ),
         case(
             "certlog-verify: the log's vkey as a witness's",

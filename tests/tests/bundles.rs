@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use certlog_tests::{Certifier, Log, describe, example, exit_code, verify};
+use certlog_tests::{Certifier, Log, describe, example, exit_code, read_example, verify};
 use certlog_verifier::certificate::json::{format_time, now};
 use certlog_verifier::merkle::{leaf_hash, verify_inclusion};
 use certlog_verifier::proto::ProofBundle;
@@ -18,6 +18,7 @@ use prost::Message as _;
 const EUCC: (&str, &str) = ("EUCC", "EUCC-3095-2026-11-0042");
 const MATTER: (&str, &str) = ("Matter", "CSA26123ZIGB0042-24");
 const NESAS: (&str, &str) = ("NESAS", "NESAS-2026-0815-GNB");
+const CAMERA_FIRMWARE: &str = "9f2c4a1e5b7d3c8e0a6f1b2d4c6e8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e1f";
 const NESAS_FIRMWARE: &str = "d4c3b2a1f0e9d8c7b6a5948372615049f8e7d6c5b4a392817263544536271809";
 
 /// A log with the EUCC, Matter and NESAS examples issued by one certifier.
@@ -56,11 +57,20 @@ fn change(log: &Log, cb: &Certifier, command: &str, (scheme, id): (&str, &str), 
     certlog_tests::success(&log.cli(&args));
 }
 
-/// `certlog-verify bundle FILE --log-vkey DIR/log.vkey ARGS...`, with the expected exit status;
-/// returns stdout.
-fn check(log: &Log, file: &str, extra: &[&str], expect: i32) -> String {
+/// `certlog-verify bundle FILE --log-vkey DIR/log.vkey --scheme S --id ID ARGS...`, with the
+/// expected exit status; returns stdout.
+fn check(log: &Log, file: &str, (scheme, id): (&str, &str), extra: &[&str], expect: i32) -> String {
     let vkey = log.log_vkey_file();
-    let mut args = vec!["bundle", file, "--log-vkey", &vkey];
+    let mut args = vec![
+        "bundle",
+        file,
+        "--log-vkey",
+        &vkey,
+        "--scheme",
+        scheme,
+        "--id",
+        id,
+    ];
     args.extend_from_slice(extra);
     let output = verify(&args);
     exit_code(&output, expect);
@@ -87,7 +97,7 @@ fn bundles_prove_issuance_and_status_offline() {
     // Before any status change: all active. The device keeps the checkpoint it trusted.
     let old = bundle(&log, EUCC, "eucc-old.bundle", &[]);
     let state = log.work_path("device.state");
-    let out = check(&log, &old, &["--state", &state], 0);
+    let out = check(&log, &old, EUCC, &["--state", &state], 0);
     assert!(out.starts_with("OK: EUCC/EUCC-3095-2026-11-0042"), "{out}");
     let old_size = read_bundle(&old).map_head_index + 1;
 
@@ -95,23 +105,23 @@ fn bundles_prove_issuance_and_status_offline() {
     change(&log, &cb, "suspend", MATTER, "under investigation");
 
     let revoked = bundle(&log, EUCC, "eucc.bundle", &[]);
-    let out = check(&log, &revoked, &[], 3);
+    let out = check(&log, &revoked, EUCC, &[], 3);
     assert!(
         out.starts_with("REVOKED: ") && out.contains("key compromise"),
         "{out}"
     );
     let suspended = bundle(&log, MATTER, "matter.bundle", &[]);
-    let out = check(&log, &suspended, &[], 3);
+    let out = check(&log, &suspended, MATTER, &[], 3);
     assert!(
         out.starts_with("SUSPENDED: ") && out.contains("under investigation"),
         "{out}"
     );
     let active = bundle(&log, NESAS, "nesas.bundle", &[]);
-    check(&log, &active, &[], 0);
+    check(&log, &active, NESAS, &[], 0);
 
     // Machine-readable: the status, when and why.
     let json: serde_json::Value =
-        serde_json::from_str(&check(&log, &revoked, &["--json"], 3)).unwrap();
+        serde_json::from_str(&check(&log, &revoked, EUCC, &["--json"], 3)).unwrap();
     assert_eq!(json["valid"], true);
     assert_eq!(json["status"], "revoked");
     assert_eq!(json["reason"], "key compromise");
@@ -120,11 +130,12 @@ fn bundles_prove_issuance_and_status_offline() {
     // Reinstated: a new bundle is active again.
     change(&log, &cb, "reinstate", MATTER, "investigation closed");
     let reinstated = bundle(&log, MATTER, "matter-again.bundle", &[]);
-    check(&log, &reinstated, &[], 0);
+    check(&log, &reinstated, MATTER, &[], 0);
 
     // An unknown certificate is proven absent.
-    let absent = bundle(&log, ("EUCC", "EUCC-0000-NEVER"), "absent.bundle", &[]);
-    let out = check(&log, &absent, &[], 3);
+    const ABSENT: (&str, &str) = ("EUCC", "EUCC-0000-NEVER");
+    let absent = bundle(&log, ABSENT, "absent.bundle", &[]);
+    let out = check(&log, &absent, ABSENT, &[], 3);
     assert!(
         out.starts_with("ABSENT: EUCC/EUCC-0000-NEVER is not in the log"),
         "{out}"
@@ -133,17 +144,23 @@ fn bundles_prove_issuance_and_status_offline() {
     // The old bundle, from before the revocation, is still validly signed: it is caught by its
     // age, or by a device that has seen a newer tree.
     let in_two_days = format_time(now() + 2 * 86_400);
-    let out = check(&log, &old, &["--max-age", "1day", "--now", &in_two_days], 1);
+    let out = check(
+        &log,
+        &old,
+        EUCC,
+        &["--max-age", "1day", "--now", &in_two_days],
+        1,
+    );
     assert!(out.contains("stale"), "{out}");
-    check(&log, &active, &["--max-age", "1h"], 0);
+    check(&log, &active, NESAS, &["--max-age", "1h"], 0);
 
     // Rollback protection: the device's state moves forward only with a consistency proof.
-    let out = check(&log, &active, &["--state", &state], 1);
+    let out = check(&log, &active, NESAS, &["--state", &state], 1);
     assert!(out.contains("consistency proof"), "{out}");
     let since = old_size.to_string();
     let forward = bundle(&log, NESAS, "nesas-since.bundle", &["--since", &since]);
-    check(&log, &forward, &["--state", &state], 0);
-    let out = check(&log, &old, &["--state", &state], 1);
+    check(&log, &forward, NESAS, &["--state", &state], 0);
+    let out = check(&log, &old, EUCC, &["--state", &state], 1);
     assert!(out.contains("rollback"), "{out}");
     let trusted =
         SignedCheckpoint::verify(&std::fs::read(&state).unwrap(), &log.log_vkey()).unwrap();
@@ -165,12 +182,117 @@ fn bundles_prove_issuance_and_status_offline() {
     check(
         &log,
         &by_firmware,
+        NESAS,
         &["--firmware-sha256", NESAS_FIRMWARE],
         0,
     );
     let other = "00".repeat(32);
-    let out = check(&log, &by_firmware, &["--firmware-sha256", &other], 1);
+    let out = check(&log, &by_firmware, NESAS, &["--firmware-sha256", &other], 1);
     assert!(out.contains("firmware"), "{out}");
+}
+
+/// Writes a certificate as JSON into the work directory; returns the file.
+fn write_certificate(
+    log: &Log,
+    name: &str,
+    certificate: &certlog_verifier::proto::Certificate,
+) -> String {
+    let file = log.work_path(name);
+    std::fs::write(&file, serde_json::to_string(certificate).unwrap()).unwrap();
+    file
+}
+
+#[test]
+fn a_bundle_answers_only_for_the_certificate_asked_about() {
+    let log = Log::start();
+    let eucc = log.certifier("cb.example/eucc", &["EUCC"]);
+    let etsi = log.certifier("cb-b.example/etsi", &["ETSI-EN-303-645"]);
+    let lookalike = log.certifier("cb-c.example/eucc", &["EUCC"]);
+    log.submit(&example("eucc-camera.json"), &eucc);
+
+    // Certifier B copies the camera's certificate under its own scheme: the same ID and the
+    // same firmware digest. Then the camera's EUCC certificate is revoked.
+    let mut copy = read_example("eucc-camera.json");
+    copy.scheme = "ETSI-EN-303-645".into();
+    let copy_file = write_certificate(&log, "copy.json", &copy);
+    log.submit(Path::new(&copy_file), &etsi);
+    change(&log, &eucc, "revoke", EUCC, "key compromise");
+    let copied = ("ETSI-EN-303-645", EUCC.1);
+    let copy_bundle = bundle(&log, copied, "copy.bundle", &[]);
+
+    // A camera asks about its EUCC certificate: the copy's bundle does not answer that,
+    // firmware digest or not; the camera's own bundle says it is revoked.
+    for extra in [&[][..], &["--firmware-sha256", CAMERA_FIRMWARE]] {
+        let out = check(&log, &copy_bundle, EUCC, extra, 1);
+        assert!(
+            out.contains(
+                "the bundle is for \"ETSI-EN-303-645\"/\"EUCC-3095-2026-11-0042\", \
+                 not for the expected \"EUCC\"/\"EUCC-3095-2026-11-0042\""
+            ),
+            "{out}"
+        );
+    }
+    let real = bundle(&log, EUCC, "eucc.bundle", &[]);
+    check(
+        &log,
+        &real,
+        EUCC,
+        &["--firmware-sha256", CAMERA_FIRMWARE],
+        3,
+    );
+
+    // The certifier, when given, must have issued it.
+    let out = check(
+        &log,
+        &copy_bundle,
+        copied,
+        &["--certifier", "cb.example/eucc"],
+        1,
+    );
+    assert!(out.contains("issued by \"cb-b.example/etsi\""), "{out}");
+    check(
+        &log,
+        &copy_bundle,
+        copied,
+        &["--certifier", "cb-b.example/etsi"],
+        0,
+    );
+    check(&log, &real, EUCC, &["--certifier", "cb.example/eucc"], 3);
+
+    // Without the scheme and the ID the question is not asked: a usage error, never 0, with
+    // or without a firmware digest.
+    let vkey = log.log_vkey_file();
+    for extra in [
+        &[][..],
+        &["--firmware-sha256", CAMERA_FIRMWARE],
+        &["--scheme", "EUCC"],
+        &["--id", EUCC.1],
+    ] {
+        let mut args = vec!["bundle", &copy_bundle, "--log-vkey", &vkey];
+        args.extend_from_slice(extra);
+        let output = verify(&args);
+        exit_code(&output, 2);
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("required"),
+            "{}",
+            describe(&output)
+        );
+    }
+
+    // A third certifier's look-alike of the camera's ID, with an invisible character, is
+    // refused by the log, naming the field and the character.
+    let mut invisible = read_example("eucc-camera.json");
+    invisible.certificate_id.push('\u{200B}');
+    let file = write_certificate(&log, "invisible.json", &invisible);
+    let size = log.tree_size();
+    let output = log.cli(&["submit", &file, "--key", lookalike.key_arg(), "--wait"]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("field certificate_id contains U+200B"),
+        "{}",
+        describe(&output)
+    );
+    assert_eq!(log.tree_size(), size);
 }
 
 #[test]
@@ -178,7 +300,7 @@ fn any_changed_byte_or_another_key_fails() {
     let (log, cb) = log_with_three_certificates();
     change(&log, &cb, "revoke", EUCC, "key compromise");
     let file = bundle(&log, EUCC, "eucc.bundle", &[]);
-    check(&log, &file, &[], 3);
+    check(&log, &file, EUCC, &[], 3);
 
     let flip = |bytes: &mut Vec<u8>, at: usize| bytes[at] ^= 0x01;
     type Change = Box<dyn FnOnce(&mut ProofBundle)>;
@@ -250,7 +372,17 @@ fn any_changed_byte_or_another_key_fails() {
     for (what, change) in cases {
         let changed = tampered(&file, &format!("{}.bundle", what.replace(' ', "-")), change);
         let vkey = log.log_vkey_file();
-        let output = verify(&["bundle", &changed, "--log-vkey", &vkey]);
+        let (scheme, id) = EUCC;
+        let output = verify(&[
+            "bundle",
+            &changed,
+            "--log-vkey",
+            &vkey,
+            "--scheme",
+            scheme,
+            "--id",
+            id,
+        ]);
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -261,14 +393,33 @@ fn any_changed_byte_or_another_key_fails() {
 
     // Another log's key.
     let other = Log::start();
-    let output = verify(&["bundle", &file, "--log-vkey", &other.log_vkey_file()]);
+    let (scheme, id) = EUCC;
+    let output = verify(&[
+        "bundle",
+        &file,
+        "--log-vkey",
+        &other.log_vkey_file(),
+        "--scheme",
+        scheme,
+        "--id",
+        id,
+    ]);
     exit_code(&output, 1);
     // Not a bundle at all, or cut short: unreadable input.
     let truncated = log.work_path("truncated.bundle");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     exit_code(
-        &verify(&["bundle", &truncated, "--log-vkey", &log.log_vkey_file()]),
+        &verify(&[
+            "bundle",
+            &truncated,
+            "--log-vkey",
+            &log.log_vkey_file(),
+            "--scheme",
+            scheme,
+            "--id",
+            id,
+        ]),
         2,
     );
 }

@@ -387,7 +387,60 @@ async fn certificates_are_checked_by_the_log() {
         Via::Submit,
         issue_entry(&cb, c),
         Code::InvalidArgument,
-        "field certificate_id is invalid",
+        "field certificate_id contains U+0020, but it may hold only printable ASCII without space",
+    )
+    .await;
+
+    // Identifiers that would look like another certificate's, and text that hides or reorders
+    // what it shows: each refused, naming the field and the character.
+    type Lookalike = (Edit, &'static str);
+    let lookalikes: [Lookalike; 6] = [
+        (
+            |c| c.certificate_id.push('\u{200B}'),
+            "field certificate_id contains U+200B",
+        ),
+        (
+            |c| c.certificate_id = "EUCC-1\u{0410}".into(),
+            "field certificate_id contains U+0410",
+        ),
+        (
+            |c| c.scheme = "EUCC\u{FEFF}".into(),
+            "field scheme contains U+FEFF",
+        ),
+        (
+            |c| c.product.as_mut().unwrap().name.push('\u{202E}'),
+            "field product.name contains U+202E, a control, format",
+        ),
+        (
+            |c| {
+                c.ext.insert("Sbom".into(), "x".into());
+            },
+            "field ext contains U+0053, but an ext key may hold only",
+        ),
+        (
+            |c| {
+                c.ext.insert("sbom".into(), "line\u{2028}break".into());
+            },
+            "field ext contains U+2028",
+        ),
+    ];
+    for (edit, needle) in lookalikes {
+        let mut c = certificate("EUCC", "EUCC-1");
+        edit(&mut c);
+        s.refused(
+            Via::Submit,
+            issue_entry(&cb, c),
+            Code::InvalidArgument,
+            needle,
+        )
+        .await;
+    }
+    let reason = status_change("EUCC-1", 1, 1, CertificateStatus::Revoked, "a\u{200D}b");
+    s.refused(
+        Via::Submit,
+        signed_entry(&cb, reason),
+        Code::InvalidArgument,
+        "field reason contains U+200D",
     )
     .await;
     let mut c = certificate("EUCC", "EUCC-1");

@@ -122,6 +122,10 @@ fn checkpoints_and_bundles_carry_the_cosignatures_of_both_witnesses() {
             log.log_vkey_file(),
             "--quorum".into(),
             quorum.to_string(),
+            "--scheme".into(),
+            "EUCC".into(),
+            "--id".into(),
+            "EUCC-3095-2026-11-0042".into(),
         ];
         args.extend(witness_args(keys));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
-use certlog_verifier::bundle::{Options, Policy, Standing, verify_bundle};
+use certlog_verifier::bundle::{Expected, Options, Policy, Standing, verify_bundle};
 use certlog_verifier::certificate::{status_key, status_record_hash};
 use certlog_verifier::entry::{
     decode_entry, encode_entry, sign_statement, signed_statement, verify_statement,
@@ -349,11 +349,12 @@ fn bundles(c: &mut Criterion) {
         trusted: None,
     };
 
+    let expected = Expected::new("EUCC", "EUCC-3095-2026-11-0042");
     let mut group = c.benchmark_group("verify_bundle");
     for (size, map) in [(10_000u64, &map_10k), (1_000_000, &map_1m)] {
         let bundle = build_bundle(&keys, &s, size, map);
         let bytes = bundle.encode_to_vec();
-        let verified = verify_bundle(&bytes, &policy, &options).unwrap();
+        let verified = verify_bundle(&bytes, &policy, &expected, &options).unwrap();
         assert_eq!(verified.standing, Standing::Active);
         let proof = bundle.status_proof.as_ref().unwrap();
         eprintln!(
@@ -379,7 +380,7 @@ fn bundles(c: &mut Criterion) {
             proof.siblings.len(),
         );
         print_cpu_per_run(&format!("verify_bundle at size {size}"), 2_000, || {
-            verify_bundle(&bytes, &policy, &options)
+            verify_bundle(&bytes, &policy, &expected, &options)
         });
         // Its two signature checks, for comparison.
         print_cpu_per_run("  of which the checkpoint's signature", 2_000, || {
@@ -395,7 +396,14 @@ fn bundles(c: &mut Criterion) {
             BenchmarkId::from_parameter(format!("size={size}")),
             &bytes,
             |b, bytes| {
-                b.iter(|| verify_bundle(black_box(bytes), black_box(&policy), black_box(&options)))
+                b.iter(|| {
+                    verify_bundle(
+                        black_box(bytes),
+                        black_box(&policy),
+                        black_box(&expected),
+                        black_box(&options),
+                    )
+                })
             },
         );
     }

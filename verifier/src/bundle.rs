@@ -1,19 +1,28 @@
 //! Proof bundles (DESIGN "Proof bundle"): checking a certificate offline, with only the log's
 //! key, optional witness keys, and the time given by the caller (the crate has no clock).
 //!
-//! [`verify_bundle`] checks, in order: the checkpoint's signature and the witness quorum; that
-//! the tree extends the one the device trusts, if any (rollback protection); the inclusion of
-//! the checkpoint's last entry, a map head, and its freshness; the inclusion of the issuing
-//! entry and of the certifier's registration; the certifier's signature; the status record
-//! against the map head (or the certificate's absence); the firmware digest; the validity dates.
+//! A bundle answers one question, the caller's: what is the standing of the certificate with
+//! this scheme and ID (and, if the caller knows it, this certifier)? [`verify_bundle`] takes
+//! that identity as an [`Expected`], and a bundle of any other certificate does not verify,
+//! however valid it is otherwise.
+//!
+//! It checks, in order: the checkpoint's signature and the witness quorum; that the tree
+//! extends the one the device trusts, if any (rollback protection); the inclusion of the
+//! checkpoint's last entry, a map head, and its freshness; that the bundle is for the expected
+//! certificate; the inclusion of the issuing entry and of the certifier's registration; the
+//! certifier's signature; the certificate's fields (docs/trust.md "Identifiers and text"); the
+//! status record against the map head (or the certificate's absence); the firmware digest, an
+//! extra condition on top of the identity; the validity dates.
 //!
 //! ```
-//! use certlog_verifier::bundle::{verify_bundle, Options, Policy, Standing};
+//! use certlog_verifier::bundle::{verify_bundle, Expected, Options, Policy, Standing};
 //! # fn check(bundle_bytes: &[u8], log_vkey: &str, now: i64) -> Result<(), Box<dyn core::error::Error>> {
 //! let log_key = log_vkey.parse()?;
 //! let policy = Policy { log_key: &log_key, witnesses: &[], quorum: 0 };
+//! // The certificate the device was built to carry, written into its firmware.
+//! let expected = Expected::new("EUCC", "EUCC-3095-2026-11-0042").certifier("cb.example/eucc");
 //! let options = Options { now, max_age: Some(86_400), ..Options::default() };
-//! let verified = verify_bundle(bundle_bytes, &policy, &options)?;
+//! let verified = verify_bundle(bundle_bytes, &policy, &expected, &options)?;
 //! if verified.standing == Standing::Active {
 //!     // boot
 //! }
@@ -26,7 +35,7 @@ use alloc::vec::Vec;
 
 use prost::Message as _;
 
-use crate::certificate::{status_key, status_record_hash};
+use crate::certificate::{self, CertificateError, status_key, status_record_hash};
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::cosignature::{Cosignature, CosignatureError};
 use crate::entry::{self, EntryError};
@@ -58,7 +67,47 @@ pub struct TrustedTree {
     pub root: Hash,
 }
 
-/// What the verifier asks, besides the proofs.
+/// The certificate the verifier asks about. Identifiers are compared byte for byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// Its scheme.
+    pub scheme: &'a str,
+    /// Its ID within the scheme.
+    pub certificate_id: &'a str,
+    /// The certifier that must have issued it (its key name), when the verifier knows it.
+    pub certifier: Option<&'a str>,
+}
+
+impl<'a> Expected<'a> {
+    /// The certificate with this scheme and ID, whoever issued it.
+    pub fn new(scheme: &'a str, certificate_id: &'a str) -> Expected<'a> {
+        Expected {
+            scheme,
+            certificate_id,
+            certifier: None,
+        }
+    }
+
+    /// The same, issued by this certifier only.
+    pub fn certifier(self, name: &'a str) -> Expected<'a> {
+        Expected {
+            certifier: Some(name),
+            ..self
+        }
+    }
+}
+
+impl core::fmt::Display for Expected<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}/{:?}", self.scheme, self.certificate_id)?;
+        match self.certifier {
+            Some(name) => write!(f, " issued by {name:?}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the verifier asks, besides the certificate and the proofs.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// The current time, seconds since the Unix epoch.
@@ -199,6 +248,17 @@ pub enum BundleError {
     /// The status proof fails.
     #[error("status: {0}")]
     StatusProof(#[from] StatusProofError),
+    /// The bundle is about another certificate than the one asked about.
+    #[error("the bundle is for {found}, not for the expected {expected}")]
+    OtherCertificate {
+        /// What the bundle is for.
+        found: String,
+        /// What the verifier asked about.
+        expected: String,
+    },
+    /// The certificate breaks the log's rules for its fields.
+    #[error("the certificate breaks the log's rules: {0}")]
+    Certificate(#[from] CertificateError),
     /// The certificate does not list the firmware.
     #[error("the certificate does not list firmware with SHA-256 {0}")]
     FirmwareNotListed(String),
@@ -239,6 +299,7 @@ fn check_inclusion(
 pub fn verify_bundle(
     bytes: &[u8],
     policy: &Policy<'_>,
+    expected: &Expected<'_>,
     options: &Options,
 ) -> Result<Verified, BundleError> {
     // Protobuf decodes no bytes as an empty message: say what it is, not which check failed.
@@ -312,7 +373,19 @@ pub fn verify_bundle(
         }
     }
 
-    let key = status_key(&b.scheme, &b.certificate_id);
+    // The question asked: everything below is proven about the expected certificate only.
+    let other = |found: alloc::string::String| BundleError::OtherCertificate {
+        found,
+        expected: alloc::format!("{expected}"),
+    };
+    if b.scheme != expected.scheme || b.certificate_id != expected.certificate_id {
+        return Err(other(alloc::format!(
+            "{:?}/{:?}",
+            b.scheme,
+            b.certificate_id
+        )));
+    }
+    let key = status_key(expected.scheme, expected.certificate_id);
     let status_proof = b
         .status_proof
         .as_ref()
@@ -361,8 +434,20 @@ pub fn verify_bundle(
             "the certificate entry does not issue a certificate",
         ));
     };
-    if certificate.scheme != b.scheme || certificate.certificate_id != b.certificate_id {
+    if certificate.scheme != expected.scheme
+        || certificate.certificate_id != expected.certificate_id
+    {
         return Err(BundleError::Malformed("the entry is another certificate"));
+    }
+    if let Some(name) = expected.certifier
+        && signed.signer != name
+    {
+        return Err(other(alloc::format!(
+            "{:?}/{:?} issued by {:?}",
+            b.scheme,
+            b.certificate_id,
+            signed.signer
+        )));
     }
 
     // The certifier's key, from its registration in the log.
@@ -398,6 +483,7 @@ pub fn verify_bundle(
         ));
     }
     entry::verify_statement(&signed, &certifier).map_err(BundleError::CertifierSignature)?;
+    certificate::validate(&certificate)?;
 
     // The status, under the map head.
     let record = b
@@ -467,7 +553,8 @@ mod tests {
             witnesses: &[],
             quorum: 0,
         };
-        let err = verify_bundle(&[], &policy, &Options::default()).unwrap_err();
+        let expected = Expected::new("EUCC", "EUCC-1");
+        let err = verify_bundle(&[], &policy, &expected, &Options::default()).unwrap_err();
         assert_eq!(err, BundleError::Decode("there are no bytes at all".into()));
     }
 }

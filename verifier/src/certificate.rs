@@ -7,15 +7,14 @@ use sha2::{Digest as _, Sha256};
 
 use crate::merkle::Hash;
 use crate::proto::{Certificate, CertificateStatus, StatusRecord};
-
-/// The longest scheme name accepted.
-pub const MAX_SCHEME_LEN: usize = 64;
-/// The longest certificate ID accepted.
-pub const MAX_CERTIFICATE_ID_LEN: usize = 256;
+use crate::text::{self, TextError, check_text};
 
 /// Why a certificate was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {
+    /// A string holds what its field does not allow.
+    #[error(transparent)]
+    Text(#[from] TextError),
     /// A required field is empty or absent.
     #[error("missing required field {0}")]
     MissingField(&'static str),
@@ -41,42 +40,11 @@ pub enum CertificateError {
     },
 }
 
-/// Checks a name used as an identifier (a scheme, a certificate ID): non-empty, bounded, no
-/// control characters, no surrounding spaces.
-fn check_identifier(
-    field: &'static str,
-    value: &str,
-    max_len: usize,
-) -> Result<(), CertificateError> {
-    if value.is_empty() {
-        return Err(CertificateError::MissingField(field));
-    }
-    let reason = if value.len() > max_len {
-        "too long"
-    } else if value.chars().any(char::is_control) {
-        "contains a control character"
-    } else if value.trim() != value {
-        "has leading or trailing spaces"
-    } else {
-        return Ok(());
-    };
-    Err(CertificateError::InvalidField { field, reason })
-}
-
-/// Checks a scheme name.
-pub fn check_scheme(scheme: &str) -> Result<(), CertificateError> {
-    check_identifier("scheme", scheme, MAX_SCHEME_LEN)
-}
-
-/// Checks a certificate ID.
-pub fn check_certificate_id(id: &str) -> Result<(), CertificateError> {
-    check_identifier("certificate_id", id, MAX_CERTIFICATE_ID_LEN)
-}
-
 /// Checks the required fields and dates of a certificate.
 pub fn validate(c: &Certificate) -> Result<(), CertificateError> {
-    check_scheme(&c.scheme)?;
-    check_certificate_id(&c.certificate_id)?;
+    text::check_scheme("scheme", &c.scheme)?;
+    text::check_certificate_id("certificate_id", &c.certificate_id)?;
+    check_strings(c)?;
     let product = c
         .product
         .as_ref()
@@ -129,6 +97,58 @@ pub fn validate(c: &Certificate) -> Result<(), CertificateError> {
     ordered("issued_at", c.issued_at, "not_after", c.not_after)?;
     if c.not_before != 0 {
         ordered("not_before", c.not_before, "not_after", c.not_after)?;
+    }
+    Ok(())
+}
+
+/// Checks the characters of every other string of a certificate (see [`crate::text`]).
+fn check_strings(c: &Certificate) -> Result<(), TextError> {
+    check_text("scheme_version", &c.scheme_version)?;
+    check_text("certification_type", &c.certification_type)?;
+    if let Some(a) = &c.assurance {
+        check_text("assurance.level", &a.level)?;
+        check_text("assurance.package", &a.package)?;
+        check_text("assurance.ava_van", &a.ava_van)?;
+    }
+    for s in &c.standards {
+        check_text("standards.id", &s.id)?;
+        check_text("standards.version", &s.version)?;
+    }
+    for p in &c.protection_profiles {
+        check_text("protection_profiles", p)?;
+    }
+    if let Some(p) = &c.product {
+        check_text("product.vendor", &p.vendor)?;
+        check_text("product.vendor_id", &p.vendor_id)?;
+        check_text("product.name", &p.name)?;
+        check_text("product.type", &p.r#type)?;
+        check_text("product.model", &p.model)?;
+        check_text("product.hardware_version", &p.hardware_version)?;
+        check_text("product.firmware_version", &p.firmware_version)?;
+        for d in &p.firmware_digests {
+            check_text("product.firmware_digests.alg", &d.alg)?;
+        }
+    }
+    if let Some(h) = &c.holder {
+        check_text("holder.name", &h.name)?;
+        check_text("holder.address", &h.address)?;
+        check_text("holder.website", &h.website)?;
+    }
+    if let Some(b) = &c.certification_body {
+        check_text("certification_body.name", &b.name)?;
+        check_text("certification_body.id", &b.id)?;
+    }
+    check_text("test_lab", &c.test_lab)?;
+    for e in &c.evidence {
+        check_text("evidence.kind", &e.kind)?;
+        check_text("evidence.uri", &e.uri)?;
+    }
+    if let Some(s) = &c.supersedes {
+        text::check_certificate_id("supersedes.certificate_id", &s.certificate_id)?;
+    }
+    for (key, value) in &c.ext {
+        text::check_ext_key(key)?;
+        check_text("ext", value)?;
     }
     Ok(())
 }
@@ -288,7 +308,7 @@ mod tests {
         c.certificate_id.clear();
         assert_eq!(
             validate(&c),
-            Err(CertificateError::MissingField("certificate_id"))
+            Err(CertificateError::Text(TextError::Empty("certificate_id")))
         );
         let mut c = minimal();
         c.product = None;
@@ -303,16 +323,36 @@ mod tests {
         c.scheme = " EUCC".into();
         assert!(matches!(
             validate(&c),
-            Err(CertificateError::InvalidField {
+            Err(CertificateError::Text(TextError::Character {
                 field: "scheme",
+                character: ' ',
                 ..
-            })
+            }))
         ));
         let mut c = minimal();
         c.certificate_id = "a\nb".into();
         assert!(matches!(
             validate(&c),
-            Err(CertificateError::InvalidField { .. })
+            Err(CertificateError::Text(TextError::Character { .. }))
+        ));
+        let mut c = minimal();
+        c.ext.insert("sbom".into(), "x\u{202E}y".into());
+        assert!(matches!(
+            validate(&c),
+            Err(CertificateError::Text(TextError::Character {
+                field: "ext",
+                character: '\u{202E}',
+                ..
+            }))
+        ));
+        let mut c = minimal();
+        c.product.as_mut().unwrap().model = "M\u{200B}".into();
+        assert!(matches!(
+            validate(&c),
+            Err(CertificateError::Text(TextError::Character {
+                field: "product.model",
+                ..
+            }))
         ));
     }
 

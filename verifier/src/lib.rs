@@ -12,6 +12,7 @@
 //! | [`tiles`], [`entry_bundle`] | C2SP tlog-tiles: tile paths, hash tiles, entry bundles |
 //! | [`tlog_proof`] | C2SP tlog-proof: offline inclusion proofs as text |
 //! | [`proto`], [`entry`] | certlog.v1 messages; entries and signed statements |
+//! | [`text`] | the characters of identifiers and text |
 //! | [`certificate`], [`rules`] | certificate fields, status transitions, the log's rules |
 //! | [`status_map`] | the sparse Merkle tree of certificate statuses, its proofs |
 //! | [`bundle`] | proof bundles: a certificate and its status, checked offline |
@@ -52,6 +53,7 @@ pub mod rules;
 pub mod status_map;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod tiles;
 pub mod tlog_proof;
 pub mod witness;

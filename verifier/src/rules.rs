@@ -12,6 +12,7 @@ use crate::merkle::Hash;
 use crate::proto::{
     CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusRecord, statement,
 };
+use crate::text::{self, TextError};
 
 /// What the rules read of the log so far.
 pub trait LogState {
@@ -72,6 +73,9 @@ pub enum RuleError<E> {
     /// The certificate is missing a field or has bad dates.
     #[error("{0}")]
     Certificate(#[from] CertificateError),
+    /// A string of the statement holds what its field does not allow.
+    #[error("{0}")]
+    Text(#[from] TextError),
     /// A key in a registration is not a valid Ed25519 vkey.
     #[error("certifier vkey: {0}")]
     Key(KeyError),
@@ -168,7 +172,7 @@ impl<E> RuleError<E> {
         use RuleError::*;
         match self {
             Entry(EntryError::BadSignature { .. }) => Violation::Unauthenticated,
-            Entry(_) | Certificate(_) | Key(_) | Invalid(_) | WrongService(_) => {
+            Entry(_) | Certificate(_) | Text(_) | Key(_) | Invalid(_) | WrongService(_) => {
                 Violation::InvalidArgument
             }
             UnknownCertifier(_)
@@ -389,6 +393,9 @@ pub fn apply<S: LogState>(
         }
         Some(statement::Body::StatusChanged(change)) => {
             certifier_of(signed, state)?;
+            text::check_scheme("scheme", &change.scheme)?;
+            text::check_certificate_id("certificate_id", &change.certificate_id)?;
+            text::check_text("reason", &change.reason)?;
             let key = status_key(&change.scheme, &change.certificate_id);
             let current = state
                 .status(&key)
@@ -449,8 +456,9 @@ pub fn apply<S: LogState>(
         Some(statement::Body::CertifierRegistered(reg)) => {
             let vkey: VerifierKey = reg.vkey.parse().map_err(RuleError::Key)?;
             vkey.expect_type(KeyType::Ed25519).map_err(RuleError::Key)?;
+            text::check_certifier_name("vkey", vkey.name())?;
             for scheme in &reg.schemes {
-                certificate::check_scheme(scheme)?;
+                text::check_scheme("schemes", scheme)?;
             }
             let name = vkey.name().to_string();
             if state.certifier(&name).map_err(RuleError::State)?.is_some() {
@@ -468,6 +476,7 @@ pub fn apply<S: LogState>(
             })
         }
         Some(statement::Body::CertifierRetired(ret)) => {
+            text::check_text("reason", &ret.reason)?;
             let record = active_certifier(&ret.name, state)?;
             Ok(Change::Certifier {
                 name: ret.name.clone(),

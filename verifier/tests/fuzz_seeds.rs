@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use prost::Message as _;
 
-use certlog_verifier::bundle::{Options, Policy, Standing, verify_bundle};
+use certlog_verifier::bundle::{BundleError, Expected, Options, Policy, Standing, verify_bundle};
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::cosignature::cosign;
 use certlog_verifier::entry::{encode_entry, sign_statement};
@@ -313,11 +313,23 @@ fn seeds_are_what_the_targets_expect() {
         firmware_sha256: Some(FIRMWARE),
         trusted: Some(trusted()),
     };
-    let verified = verify_bundle(seed(&seeds, "bundle", "suspended"), &policy, &options).unwrap();
+    let suspended = seed(&seeds, "bundle", "suspended");
+    let expected = Expected::new(SCHEME, CERTIFICATE_ID);
+    let verified = verify_bundle(suspended, &policy, &expected, &options).unwrap();
     assert_eq!(verified.standing, Standing::Suspended);
+    // It answers for that certificate only.
+    for other in [
+        Expected::new(SCHEME, "FUZZ-404"),
+        Expected::new("Matter", CERTIFICATE_ID),
+        expected.certifier("retired.fuzz.example"),
+    ] {
+        let err = verify_bundle(suspended, &policy, &other, &options).unwrap_err();
+        assert!(matches!(err, BundleError::OtherCertificate { .. }), "{err}");
+    }
     let absent = verify_bundle(
         seed(&seeds, "bundle", "absent"),
         &policy,
+        &Expected::new(SCHEME, "FUZZ-404"),
         &Options::default(),
     )
     .unwrap();

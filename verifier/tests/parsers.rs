@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use certlog_verifier::bundle::{Options, Policy, Standing, Verified, verify_bundle};
+use certlog_verifier::bundle::{Expected, Options, Policy, Standing, Verified, verify_bundle};
 use certlog_verifier::certificate::json::format_time;
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::certificate::validate;
@@ -31,7 +31,7 @@ use certlog_verifier::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
 use certlog_verifier::evidence::{self, Misbehaviour};
 use certlog_verifier::merkle::Hash;
 use certlog_verifier::note::NoteSignature;
-use certlog_verifier::proto::Certificate;
+use certlog_verifier::proto::{Certificate, ProofBundle};
 use certlog_verifier::rules::check_entry;
 use certlog_verifier::tiles::{TileId, tile_hashes};
 use certlog_verifier::tlog_proof::TlogProof;
@@ -40,7 +40,7 @@ use certlog_verifier::witness::{
     parse_size_body,
 };
 use certlog_verifier::{Checkpoint, Note, SignedCheckpoint, SigningKey, VerifierKey};
-use fixtures::{FIRMWARE, NOW, keys, log, trusted};
+use fixtures::{CERTIFICATE_ID, FIRMWARE, NOW, SCHEME, keys, log, trusted};
 use prost::Message as _;
 
 /// Cases for the properties that only parse.
@@ -236,7 +236,8 @@ proptest! {
     #[test]
     fn bundles_never_panic(bytes in vec(any::<u8>(), 0..512)) {
         let (policy, options) = device();
-        prop_assert!(verify_bundle(&bytes, &policy, &options).is_err());
+        let expected = Expected::new(SCHEME, CERTIFICATE_ID);
+        prop_assert!(verify_bundle(&bytes, &policy, &expected, &options).is_err());
     }
 
     #[test]
@@ -464,17 +465,24 @@ proptest! {
     #[test]
     fn mutated_bundles((seed, bytes) in mutated("bundle")) {
         let (policy, device) = device();
+        // The question the seed answers: a mutation must answer it, or not verify.
+        let asked = ProofBundle::decode(seed.as_slice()).unwrap();
+        let expected = Expected::new(&asked.scheme, &asked.certificate_id);
         for options in [device, Options::default()] {
-            let Ok(verified) = verify_bundle(&bytes, &policy, &options) else {
+            let Ok(verified) = verify_bundle(&bytes, &policy, &expected, &options) else {
                 continue;
             };
+            prop_assert_eq!(
+                (verified.scheme.as_str(), verified.certificate_id.as_str()),
+                (expected.scheme, expected.certificate_id)
+            );
             if verified.standing == Standing::Absent {
                 // A proof of absence holds for every key on its path: another certificate
                 // named, it must truly be absent.
                 let key = status_key(&verified.scheme, &verified.certificate_id);
                 prop_assert!(!log().state.statuses.contains_key(&key));
             } else {
-                let original = verify_bundle(&seed, &policy, &options).unwrap();
+                let original = verify_bundle(&seed, &policy, &expected, &options).unwrap();
                 prop_assert_eq!(shown(&verified), shown(&original));
             }
         }

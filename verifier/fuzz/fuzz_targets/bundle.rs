@@ -3,10 +3,10 @@
 
 #![no_main]
 
-use certlog_verifier::bundle::{Options, Policy, verify_bundle};
+use certlog_verifier::bundle::{Expected, Options, Policy, verify_bundle};
 use certlog_verifier::proto::ProofBundle;
 use certlog_verifier::{Checkpoint, Note};
-use certlog_verifier_fuzz::{FIRMWARE, LOG, NOW, keys, trusted};
+use certlog_verifier_fuzz::{CERTIFICATE_ID, FIRMWARE, LOG, NOW, SCHEME, keys, trusted};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
 
@@ -28,8 +28,15 @@ fn check(bytes: &[u8]) {
         firmware_sha256: Some(FIRMWARE),
         trusted: Some(trusted()),
     };
-    let _ = verify_bundle(bytes, &plain, &Options::default());
-    let _ = verify_bundle(bytes, &witnessed, &device);
+    // The fixtures' certificate, and whatever the bundle says it is for (to get past that check).
+    let claimed = ProofBundle::decode(bytes).unwrap_or_default();
+    for expected in [
+        Expected::new(SCHEME, CERTIFICATE_ID),
+        Expected::new(&claimed.scheme, &claimed.certificate_id),
+    ] {
+        let _ = verify_bundle(bytes, &plain, &expected, &Options::default());
+        let _ = verify_bundle(bytes, &witnessed, &expected, &device);
+    }
 }
 
 /// The bundle with its checkpoint note signed by the log, when it holds one of the log.

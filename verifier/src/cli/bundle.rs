@@ -14,10 +14,12 @@ use super::{Error, Verified, input, json_fields};
 
 /// Checks a proof bundle (from `certlog bundle`) with only the log's key and witness keys.
 ///
-/// It checks the checkpoint's signature and the witness quorum, the inclusion of the certificate
+/// It answers one question: the standing of the certificate named by `--scheme` and `--id`
+/// (and `--certifier`, when given); a bundle for any other certificate does not verify. It
+/// checks the checkpoint's signature and the witness quorum, the inclusion of the certificate
 /// and of its certifier's registration, the certifier's signature, the map head's inclusion and
 /// the status proof under it, the validity dates at `--now`, and optionally the map head's
-/// freshness and a firmware digest the certificate must list.
+/// freshness and a firmware digest the certificate must list as well.
 ///
 /// Exit status: 0 valid and active; 3 valid but revoked, suspended, withdrawn, expired, not yet
 /// valid or absent from the log; 1 does not verify; 2 usage error or unreadable input.
@@ -30,12 +32,25 @@ pub struct Args {
     #[command(flatten)]
     trust: input::TrustArgs,
 
+    /// The scheme of the certificate asked about, byte for byte.
+    #[arg(long, value_name = "SCHEME")]
+    scheme: String,
+
+    /// The ID of the certificate asked about, byte for byte.
+    #[arg(long, value_name = "ID")]
+    id: String,
+
+    /// The certifier that must have issued it (its key name).
+    #[arg(long, value_name = "NAME")]
+    certifier: Option<String>,
+
     /// The oldest map head accepted, e.g. `24h` or `7days`: an older bundle may hide a
     /// revocation.
     #[arg(long, value_name = "DURATION")]
     max_age: Option<String>,
 
-    /// The SHA-256 (hex) of a firmware image the certificate must list.
+    /// The SHA-256 (hex) of a firmware image the certificate must list, besides being the
+    /// certificate asked about.
     #[arg(long, value_name = "HEX")]
     firmware_sha256: Option<String>,
 
@@ -142,7 +157,12 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
         firmware_sha256,
         trusted,
     };
-    let verified = bundle::verify_bundle(&bytes, &policy, &options)?;
+    let expected = bundle::Expected {
+        scheme: &args.scheme,
+        certificate_id: &args.id,
+        certifier: args.certifier.as_deref(),
+    };
+    let verified = bundle::verify_bundle(&bytes, &policy, &expected, &options)?;
     if let Some(path) = &args.state {
         write_state(path, &verified.checkpoint)?;
     }
