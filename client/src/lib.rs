@@ -55,6 +55,9 @@ pub enum ClientError {
     /// A TLS file is unreadable or not what it should be.
     #[error("{0}")]
     Tls(String),
+    /// An answer that must be proven, asked without the log's key to prove it with.
+    #[error("{0} needs the log's key to check the log's answer (--log-vkey or CERTLOG_LOG_VKEY)")]
+    NoLogKey(&'static str),
 }
 
 impl From<tonic::Status> for ClientError {
@@ -251,6 +254,7 @@ enum Call {
     Submit,
     Register,
     Retire,
+    ChangeStatus,
 }
 
 /// A connection to a log; clones share the connection.
@@ -349,6 +353,7 @@ impl Client {
             Call::Submit => self.log.submit(request).await,
             Call::Register => self.admin.register_certifier(request).await,
             Call::Retire => self.admin.retire_certifier(request).await,
+            Call::ChangeStatus => self.admin.change_status(request).await,
         }?;
         self.receipt(leaf, response.into_inner())
     }
@@ -421,6 +426,15 @@ impl Client {
         wait: bool,
     ) -> Result<Receipt, ClientError> {
         self.send(Call::Retire, entry, wait).await
+    }
+
+    /// Submits an operator's status change.
+    pub async fn operator_change_status(
+        &mut self,
+        entry: Vec<u8>,
+        wait: bool,
+    ) -> Result<Receipt, ClientError> {
+        self.send(Call::ChangeStatus, entry, wait).await
     }
 
     /// The signed checkpoint of `tree_size` (0: the latest), checked when the log key is known.
@@ -583,7 +597,50 @@ impl Client {
         Ok(bundle)
     }
 
-    /// A certificate's status record and the indexes of its entries.
+    /// A certificate's status, proven: its proof bundle from the log, verified against the
+    /// log's key for this certificate (docs/trust.md). Needs the log's key.
+    pub async fn proven_status(
+        &mut self,
+        scheme: &str,
+        certificate_id: &str,
+    ) -> Result<certlog_verifier::bundle::Verified, ClientError> {
+        let Some(log_key) = &self.log_key else {
+            return Err(ClientError::NoLogKey("a proven status"));
+        };
+        let log_key = log_key.clone();
+        let bundle = self
+            .log
+            .get_proof_bundle(GetProofBundleRequest {
+                certificate: Some(bundle_request::Certificate::Id(CertificateRef {
+                    scheme: scheme.into(),
+                    certificate_id: certificate_id.into(),
+                })),
+                since: 0,
+            })
+            .await?
+            .into_inner();
+        let policy = Policy {
+            log_key: &log_key,
+            witnesses: &[],
+            quorum: 0,
+        };
+        let options = Options {
+            now: certlog_verifier::certificate::json::now(),
+            ..Options::default()
+        };
+        certlog_verifier::bundle::verify_bundle(
+            &bundle.encode_to_vec(),
+            &policy,
+            &Expected::new(scheme, certificate_id),
+            &options,
+        )
+        .map_err(|e| {
+            ClientError::Verification(format!("the status of {scheme}/{certificate_id}: {e}"))
+        })
+    }
+
+    /// A certificate's status record and the indexes of its entries, as the log says them,
+    /// without a proof (see [`Client::proven_status`]).
     pub async fn status(
         &mut self,
         scheme: &str,
@@ -619,9 +676,20 @@ pub fn issue_certificate(
     sign(key, statement::Body::CertificateIssued(certificate))
 }
 
-/// The entry of a certifier changing a certificate's status, following its current record.
+/// Who signs a status change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// The certificate's issuer.
+    Certifier,
+    /// The log's operator.
+    Operator,
+}
+
+/// The entry of a certifier or the operator changing a certificate's status, following its
+/// current record (which the caller proved: [`Client::proven_status`]).
 pub fn change_status(
     key: &SigningKey,
+    by: ChangedBy,
     current: &StatusRecord,
     status: CertificateStatus,
     reason: &str,
@@ -636,18 +704,20 @@ pub fn change_status(
             certificate::status_name(status)
         )));
     }
-    sign(
-        key,
-        statement::Body::StatusChanged(StatusChanged {
-            scheme: current.scheme.clone(),
-            certificate_id: current.certificate_id.clone(),
-            issued_index: current.issued_index,
-            previous_index: current.last_change_index,
-            status: status.into(),
-            reason: reason.into(),
-            effective_at,
-        }),
-    )
+    let change = StatusChanged {
+        scheme: current.scheme.clone(),
+        certificate_id: current.certificate_id.clone(),
+        issued_index: current.issued_index,
+        previous_index: current.last_change_index,
+        status: status.into(),
+        reason: reason.into(),
+        effective_at,
+    };
+    let body = match by {
+        ChangedBy::Certifier => statement::Body::StatusChanged(change),
+        ChangedBy::Operator => statement::Body::OperatorStatusChanged(change),
+    };
+    sign(key, body)
 }
 
 /// The operator's entry registering a certifier's key for some schemes.

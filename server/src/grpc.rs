@@ -424,4 +424,14 @@ impl Admin for AdminService {
             .await
             .map(Response::new)
     }
+
+    async fn change_status(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        self.authenticate(&request)?;
+        submit(&self.log, request.into_inner(), Channel::OperatorStatus)
+            .await
+            .map(Response::new)
+    }
 }

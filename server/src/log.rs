@@ -46,6 +46,8 @@ pub enum Channel {
     Register,
     /// `Admin.RetireCertifier`.
     Retire,
+    /// `Admin.ChangeStatus`.
+    OperatorStatus,
 }
 
 impl Channel {
@@ -59,6 +61,10 @@ impl Channel {
                 Some(Body::CertificateIssued(_) | Body::StatusChanged(_))
             ) | (Channel::Register, Some(Body::CertifierRegistered(_)))
                 | (Channel::Retire, Some(Body::CertifierRetired(_)))
+                | (
+                    Channel::OperatorStatus,
+                    Some(Body::OperatorStatusChanged(_))
+                )
         )
     }
 
@@ -69,6 +75,7 @@ impl Channel {
             }
             Channel::Register => "RegisterCertifier takes a CertifierRegistered statement",
             Channel::Retire => "RetireCertifier takes a CertifierRetired statement",
+            Channel::OperatorStatus => "ChangeStatus takes an operator_status_changed statement",
         }
     }
 }

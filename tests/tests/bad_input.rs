@@ -1371,7 +1371,12 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "certlog-verify: a bundle without the certificate asked about",
             Request::Cli(
                 Bin::CertlogVerify,
-                args(&["bundle", "eucc.bundle", "--log-vkey", &f.log.log_vkey_file()]),
+                args(&[
+                    "bundle",
+                    "eucc.bundle",
+                    "--log-vkey",
+                    &f.log.log_vkey_file(),
+                ]),
             ),
             Exit(2),
             "--scheme <SCHEME>",

@@ -10,7 +10,8 @@ use crate::entry::{self, EntryError};
 use crate::key::{KeyError, KeyType, VerifierKey};
 use crate::merkle::Hash;
 use crate::proto::{
-    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusRecord, statement,
+    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusChanged,
+    StatusRecord, statement,
 };
 use crate::text::{self, TextError};
 
@@ -153,6 +154,16 @@ pub enum RuleError<E> {
         /// The certificate's last entry.
         current: u64,
     },
+    /// A certifier lifting a suspension the operator made.
+    #[error(
+        "certificate {scheme}/{certificate_id} was suspended by the operator: only the operator lifts it"
+    )]
+    OperatorSuspension {
+        /// Its scheme.
+        scheme: String,
+        /// Its ID.
+        certificate_id: String,
+    },
     /// A forbidden status transition.
     #[error("certificate cannot go from {from} to {to}")]
     ForbiddenTransition {
@@ -180,7 +191,8 @@ impl<E> RuleError<E> {
             | WrongKey { .. }
             | SchemeNotAllowed { .. }
             | NotOperator(_)
-            | NotIssuer { .. } => Violation::PermissionDenied,
+            | NotIssuer { .. }
+            | OperatorSuspension { .. } => Violation::PermissionDenied,
             AlreadyIssued { .. } | AlreadyRegistered(_) => Violation::AlreadyExists,
             UnknownCertificate { .. } => Violation::NotFound,
             Stale { .. } | ForbiddenTransition { .. } => Violation::FailedPrecondition,
@@ -202,9 +214,11 @@ pub enum Signer {
 /// Which signer a statement needs.
 pub fn required_signer(statement: &Statement) -> Signer {
     match statement.body {
-        Some(statement::Body::CertifierRegistered(_) | statement::Body::CertifierRetired(_)) => {
-            Signer::Operator
-        }
+        Some(
+            statement::Body::CertifierRegistered(_)
+            | statement::Body::CertifierRetired(_)
+            | statement::Body::OperatorStatusChanged(_),
+        ) => Signer::Operator,
         _ => Signer::Certifier,
     }
 }
@@ -343,9 +357,9 @@ pub fn certificate_key(statement: &Statement) -> Option<Hash> {
         Some(statement::Body::CertificateIssued(cert)) => {
             Some(status_key(&cert.scheme, &cert.certificate_id))
         }
-        Some(statement::Body::StatusChanged(change)) => {
-            Some(status_key(&change.scheme, &change.certificate_id))
-        }
+        Some(
+            statement::Body::StatusChanged(change) | statement::Body::OperatorStatusChanged(change),
+        ) => Some(status_key(&change.scheme, &change.certificate_id)),
         _ => None,
     }
 }
@@ -388,70 +402,16 @@ pub fn apply<S: LogState>(
                     last_change_index: index,
                     reason: String::new(),
                     effective_at: 0,
+                    by_operator: false,
                 },
             })
         }
         Some(statement::Body::StatusChanged(change)) => {
             certifier_of(signed, state)?;
-            text::check_scheme("scheme", &change.scheme)?;
-            text::check_certificate_id("certificate_id", &change.certificate_id)?;
-            text::check_text("reason", &change.reason)?;
-            let key = status_key(&change.scheme, &change.certificate_id);
-            let current = state
-                .status(&key)
-                .map_err(RuleError::State)?
-                .ok_or_else(|| RuleError::UnknownCertificate {
-                    scheme: change.scheme.clone(),
-                    certificate_id: change.certificate_id.clone(),
-                })?;
-            if current.certifier != *signer {
-                return Err(RuleError::NotIssuer {
-                    scheme: change.scheme.clone(),
-                    certificate_id: change.certificate_id.clone(),
-                    issuer: current.certifier.clone(),
-                    signer: signer.clone(),
-                });
-            }
-            if change.issued_index != current.issued_index {
-                return Err(RuleError::Invalid(alloc::format!(
-                    "issued_index {} is not the issuing entry {}",
-                    change.issued_index,
-                    current.issued_index
-                )));
-            }
-            if change.previous_index != current.last_change_index {
-                return Err(RuleError::Stale {
-                    given: change.previous_index,
-                    current: current.last_change_index,
-                });
-            }
-            let to = CertificateStatus::try_from(change.status).map_err(|_| {
-                RuleError::Invalid(alloc::format!("unknown status {}", change.status))
-            })?;
-            if !transition_allowed(current.status(), to) {
-                return Err(RuleError::ForbiddenTransition {
-                    from: certificate::status_name(current.status()),
-                    to: certificate::status_name(to),
-                });
-            }
-            if change.reason.trim().is_empty() {
-                return Err(RuleError::Invalid("a status change needs a reason".into()));
-            }
-            if change.effective_at <= 0 {
-                return Err(RuleError::Invalid(
-                    "a status change needs effective_at".into(),
-                ));
-            }
-            Ok(Change::Status {
-                key,
-                record: StatusRecord {
-                    status: to.into(),
-                    last_change_index: index,
-                    reason: change.reason.clone(),
-                    effective_at: change.effective_at,
-                    ..current
-                },
-            })
+            change_status(change, Some(signer), index, state)
+        }
+        Some(statement::Body::OperatorStatusChanged(change)) => {
+            change_status(change, None, index, state)
         }
         Some(statement::Body::CertifierRegistered(reg)) => {
             let vkey: VerifierKey = reg.vkey.parse().map_err(RuleError::Key)?;
@@ -488,6 +448,87 @@ pub fn apply<S: LogState>(
         }
         None => Err(RuleError::Entry(EntryError::Empty("statement body"))),
     }
+}
+
+/// Applies a status change at `index`, by the certifier `by` or, when `None`, by the operator
+/// (whose signature the caller checked).
+fn change_status<S: LogState>(
+    change: &StatusChanged,
+    by: Option<&String>,
+    index: u64,
+    state: &S,
+) -> Result<Change, RuleError<S::Error>> {
+    text::check_scheme("scheme", &change.scheme)?;
+    text::check_certificate_id("certificate_id", &change.certificate_id)?;
+    text::check_text("reason", &change.reason)?;
+    let key = status_key(&change.scheme, &change.certificate_id);
+    let current = state
+        .status(&key)
+        .map_err(RuleError::State)?
+        .ok_or_else(|| RuleError::UnknownCertificate {
+            scheme: change.scheme.clone(),
+            certificate_id: change.certificate_id.clone(),
+        })?;
+    if let Some(signer) = by
+        && current.certifier != *signer
+    {
+        return Err(RuleError::NotIssuer {
+            scheme: change.scheme.clone(),
+            certificate_id: change.certificate_id.clone(),
+            issuer: current.certifier.clone(),
+            signer: signer.clone(),
+        });
+    }
+    if change.issued_index != current.issued_index {
+        return Err(RuleError::Invalid(alloc::format!(
+            "issued_index {} is not the issuing entry {}",
+            change.issued_index,
+            current.issued_index
+        )));
+    }
+    if change.previous_index != current.last_change_index {
+        return Err(RuleError::Stale {
+            given: change.previous_index,
+            current: current.last_change_index,
+        });
+    }
+    let to = CertificateStatus::try_from(change.status)
+        .map_err(|_| RuleError::Invalid(alloc::format!("unknown status {}", change.status)))?;
+    if !transition_allowed(current.status(), to) {
+        return Err(RuleError::ForbiddenTransition {
+            from: certificate::status_name(current.status()),
+            to: certificate::status_name(to),
+        });
+    }
+    if by.is_some()
+        && current.by_operator
+        && current.status() == CertificateStatus::Suspended
+        && to == CertificateStatus::Active
+    {
+        return Err(RuleError::OperatorSuspension {
+            scheme: change.scheme.clone(),
+            certificate_id: change.certificate_id.clone(),
+        });
+    }
+    if change.reason.trim().is_empty() {
+        return Err(RuleError::Invalid("a status change needs a reason".into()));
+    }
+    if change.effective_at <= 0 {
+        return Err(RuleError::Invalid(
+            "a status change needs effective_at".into(),
+        ));
+    }
+    Ok(Change::Status {
+        key,
+        record: StatusRecord {
+            status: to.into(),
+            last_change_index: index,
+            reason: change.reason.clone(),
+            effective_at: change.effective_at,
+            by_operator: by.is_none(),
+            ..current
+        },
+    })
 }
 
 /// An in-memory [`LogState`], for auditors replaying a log and for tests.
@@ -609,6 +650,64 @@ mod tests {
         let record = &log.state.statuses[&status_key("EUCC", "A")];
         assert_eq!(record.status(), Revoked);
         assert_eq!(record.last_change_index, s3);
+    }
+
+    /// A certifier's status change, made the operator's.
+    fn by_operator(body: statement::Body) -> statement::Body {
+        match body {
+            statement::Body::StatusChanged(c) => statement::Body::OperatorStatusChanged(c),
+            other => other,
+        }
+    }
+
+    #[test]
+    fn the_operator_changes_any_certificate() {
+        use CertificateStatus::*;
+        let mut log = Log::new();
+        let cb = certifier(1);
+        let op = log.operator.clone();
+        log.register(&cb, &["EUCC"]).unwrap();
+        let a = log.submit(&cb, cert("A")).unwrap();
+        // The operator suspends; the certifier may not lift that, the operator may.
+        let s1 = log
+            .submit(&op, by_operator(change("A", a, a, Suspended)))
+            .unwrap();
+        assert!(log.state.statuses[&status_key("EUCC", "A")].by_operator);
+        assert_eq!(
+            log.submit(&cb, change("A", a, s1, Active)),
+            Err(Violation::PermissionDenied)
+        );
+        let s2 = log
+            .submit(&op, by_operator(change("A", a, s1, Active)))
+            .unwrap();
+        // Only the operator signs the operator's changes.
+        assert_eq!(
+            log.submit(&cb, by_operator(change("A", a, s2, Revoked))),
+            Err(Violation::PermissionDenied)
+        );
+        // After the certifier is retired, its certificates can still be revoked, by the
+        // operator only.
+        log.submit(
+            &op,
+            statement::Body::CertifierRetired(CertifierRetired {
+                name: "cb1.example".into(),
+                reason: "key stolen".into(),
+                retired_at: 2,
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            log.submit(&cb, change("A", a, s2, Revoked)),
+            Err(Violation::PermissionDenied)
+        );
+        let s3 = log
+            .submit(&op, by_operator(change("A", a, s2, Revoked)))
+            .unwrap();
+        let record = &log.state.statuses[&status_key("EUCC", "A")];
+        assert_eq!(
+            (record.status(), record.last_change_index, record.by_operator),
+            (Revoked, s3, true)
+        );
     }
 
     #[test]

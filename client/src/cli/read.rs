@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::ClientError;
 use anyhow::Context as _;
 use certlog_verifier::certificate::{json::format_time, status_name};
 use certlog_verifier::entry;
@@ -21,26 +22,61 @@ pub struct StatusArgs {
 }
 
 pub async fn status(cx: &Context, args: StatusArgs) -> anyhow::Result<Output> {
-    let (r, indexes) = cx.connect().await?.status(&args.scheme, &args.id).await?;
+    let mut client = cx.connect().await?;
+    // Proven whenever the log's key is known; the log's bare word only without it, and said so.
+    let (record, proven_at) = match client.proven_status(&args.scheme, &args.id).await {
+        Ok(verified) => {
+            let size = verified.checkpoint.checkpoint.size;
+            match verified.record {
+                Some(record) => (record, Some(size)),
+                None => {
+                    let text = format!(
+                        "{}/{}: not in the log (proven absent at tree size {size})\n",
+                        args.scheme, args.id
+                    );
+                    let json = json!({
+                        "scheme": args.scheme, "certificate_id": args.id, "status": "absent",
+                        "proven_at_size": size,
+                    });
+                    return Ok(Output { text, json });
+                }
+            }
+        }
+        Err(ClientError::NoLogKey(_)) => (client.status(&args.scheme, &args.id).await?.0, None),
+        Err(e) => return Err(e.into()),
+    };
+    let (_, indexes) = client.status(&args.scheme, &args.id).await?;
+    let r = record;
     let status = status_name(r.status());
+    let by = if r.by_operator {
+        "the operator".to_string()
+    } else {
+        r.certifier.clone()
+    };
     let mut text = format!(
         "{}/{}: {status}\ncertifier {}\nissued at index {}\n",
         r.scheme, r.certificate_id, r.certifier, r.issued_index
     );
     if r.last_change_index != r.issued_index {
         text.push_str(&format!(
-            "last change at index {}, effective {}: {}\n",
+            "last change at index {} by {by}, effective {}: {}\n",
             r.last_change_index,
             format_time(r.effective_at),
             r.reason
         ));
     }
+    text.push_str(&match proven_at {
+        Some(size) => format!("proven against the log's checkpoint of size {size}\n"),
+        None => "unproven: the log's word only (set --log-vkey or CERTLOG_LOG_VKEY to check it)\n"
+            .to_string(),
+    });
     let json = json!({
         "scheme": r.scheme, "certificate_id": r.certificate_id, "status": status,
         "certifier": r.certifier, "issued_index": r.issued_index,
         "last_change_index": r.last_change_index, "reason": r.reason,
+        "changed_by_operator": r.by_operator,
         "effective_at": (r.effective_at != 0).then(|| format_time(r.effective_at)),
-        "entry_indexes": indexes,
+        "entry_indexes": indexes, "proven_at_size": proven_at,
     });
     Ok(Output { text, json })
 }
@@ -69,8 +105,14 @@ fn describe(bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
                 Some(statement::Body::CertificateIssued(c)) => {
                     ("certificate_issued", serde_json::to_value(c)?)
                 }
-                Some(statement::Body::StatusChanged(c)) => (
-                    "status_changed",
+                Some(
+                    ref body @ (statement::Body::StatusChanged(ref c)
+                    | statement::Body::OperatorStatusChanged(ref c)),
+                ) => (
+                    match body {
+                        statement::Body::OperatorStatusChanged(_) => "operator_status_changed",
+                        _ => "status_changed",
+                    },
                     json!({
                         "scheme": c.scheme, "certificate_id": c.certificate_id,
                         "issued_index": c.issued_index, "previous_index": c.previous_index,

@@ -212,10 +212,15 @@ fn describe(v: &bundle::Verified) -> Verified {
                     fields["reason"] = record.reason.clone().into();
                     fields["effective_at"] = format_time(record.effective_at).into();
                     fields["change_index"] = record.last_change_index.into();
+                    fields["changed_by_operator"] = record.by_operator.into();
                     format!(
                         "{id} ({product}) was {} by {} effective {}: {} (entry {})",
                         v.standing.name(),
-                        record.certifier,
+                        if record.by_operator {
+                            "the log's operator"
+                        } else {
+                            &record.certifier
+                        },
                         format_time(record.effective_at),
                         record.reason,
                         record.last_change_index
