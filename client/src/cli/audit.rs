@@ -31,9 +31,11 @@ use crate::tiles::TileClient;
 /// would let a log that rewrote its registry vouch for itself. It is required for a new state
 /// file and kept in it; later audits refuse another one.
 ///
-/// When the log misbehaves (a fork, an entry changed after it was logged, an entry the rules
-/// forbid, a wrong map head), the audit writes evidence that `certlog-verify evidence` checks
-/// offline with the log's key, and prints what it found.
+/// When the log misbehaves (a fork, an entry the rules forbid, a wrong map head), the audit
+/// writes evidence that `certlog-verify evidence` checks offline with the log's key (and, for
+/// the rules, the operator's), and prints what it found. An entry the log serves that is not its
+/// signed leaf is written down too, as the audit's record: the log does not sign what it
+/// serves, so that file proves nothing to others.
 ///
 /// Exit status: 0 the log is consistent; 1 misbehaviour found (evidence written when evidence
 /// that holds offline can be built); 2 usage error, unreadable state or network failure
@@ -156,6 +158,7 @@ async fn run(
             shown.set_length(total);
             shown.set_position(done);
         });
+        let operator_key = state.operator().clone();
         let result = auditor.audit(state, progress).await;
         bar.finish_and_clear();
         match result {
@@ -180,7 +183,7 @@ async fn run(
                     }
                     None => None,
                 };
-                print_finding(&finding, written, &log_key, json);
+                print_finding(&finding, written, &log_key, &operator_key, json);
                 return Ok(ExitCode::from(1));
             }
             Err(e) if args.follow && e.is_transient() => {
@@ -266,7 +269,13 @@ fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) {
     println!("state saved to {}", path.display());
 }
 
-fn print_finding(f: &Finding, evidence: Option<&Path>, log_key: &VerifierKey, json: bool) {
+fn print_finding(
+    f: &Finding,
+    evidence: Option<&Path>,
+    log_key: &VerifierKey,
+    operator: &VerifierKey,
+    json: bool,
+) {
     let c = &f.checkpoint.checkpoint;
     if json {
         println!(
@@ -279,18 +288,33 @@ fn print_finding(f: &Finding, evidence: Option<&Path>, log_key: &VerifierKey, js
                 "tree_size": c.size,
                 "root": c.root.to_base64(),
                 "evidence": evidence.map(|p| p.display().to_string()),
+                "proven": f.proven,
             })
         );
         return;
     }
     println!("MISBEHAVIOUR ({}): {}", f.kind, f.description);
-    match evidence {
-        Some(path) => println!(
-            "evidence written to {}; check it offline with:\n  certlog-verify evidence {} \
-             --log-vkey {log_key}",
-            path.display(),
-            path.display()
-        ),
-        None => println!("no evidence that holds offline could be built from what the log serves"),
+    let path = match evidence {
+        Some(path) => path.display(),
+        None => {
+            println!("no evidence that holds offline could be built from what the log serves");
+            return;
+        }
+    };
+    if !f.proven {
+        println!(
+            "what the log served is written to {path}, as the audit's record: the log does not \
+             sign what it serves, so it proves nothing to others (certlog-verify evidence says \
+             so)"
+        );
+        return;
     }
+    let operator = match f.kind {
+        "rule_violation" => format!(" --operator-vkey {operator}"),
+        _ => String::new(),
+    };
+    println!(
+        "evidence written to {path}; check it offline with:\n  certlog-verify evidence {path} \
+         --log-vkey {log_key}{operator}"
+    );
 }
