@@ -3,7 +3,9 @@
 //! (RFC 9162 2.1.1, recomputed from the entries themselves), and they must follow the log's
 //! rules with every map head matching the replayed status map ([`Replay`]). When something
 //! does not hold, the auditor builds evidence that anyone can check offline with the log's key
-//! ([`certlog_verifier::evidence`]), and checks it the same way before handing it out.
+//! ([`certlog_verifier::evidence`]), and checks it the same way before handing it out. An entry
+//! served that is not the signed leaf is written down too, as what the auditor saw: the log does
+//! not sign what it serves, so that file proves nothing to anyone else.
 //!
 //! An audit goes on from an [`AuditState`]: the checkpoint verified last, the right edge of its
 //! tree and the state of the replay, so that only new entries are downloaded.
@@ -363,6 +365,9 @@ pub struct Finding {
     /// The evidence (a `certlog.v1.MisbehaviourEvidence`), checked with
     /// [`evidence::check`] before it is handed out.
     pub evidence: Option<Vec<u8>>,
+    /// Whether the evidence proves the misbehaviour to anyone with the log's key (and the
+    /// operator's); false for a leaf mismatch, which is the auditor's observation.
+    pub proven: bool,
     /// The checkpoint audited.
     pub checkpoint: SignedCheckpoint,
 }
@@ -665,8 +670,8 @@ impl Auditor {
         Ok(self.finding("rule_violation", description, evidence, new, Some(operator)))
     }
 
-    /// A finding with its evidence, once the evidence is confirmed by the offline check; a
-    /// finding without evidence otherwise.
+    /// A finding with its evidence, once the evidence is confirmed by the offline check, or
+    /// checked as far as an observation goes; a finding without evidence otherwise.
     fn finding(
         &self,
         kind: &'static str,
@@ -679,17 +684,22 @@ impl Auditor {
         evidence.source = self.client.base().to_string();
         evidence.found_at = now();
         let bytes = evidence.encode_to_vec();
-        match evidence::check(&bytes, &self.log_key, operator) {
-            Ok(_) => Finding {
-                kind,
-                description,
-                evidence: Some(bytes),
-                checkpoint: new.clone(),
-            },
-            Err(e) => self.unproven(
-                format!("{description} (but the evidence does not hold offline: {e})"),
-                new,
-            ),
+        let proven = match evidence::check(&bytes, &self.log_key, operator) {
+            Ok(_) => true,
+            Err(evidence::EvidenceError::ObservationOnly(_)) => false,
+            Err(e) => {
+                return self.unproven(
+                    format!("{description} (but the evidence does not hold offline: {e})"),
+                    new,
+                );
+            }
+        };
+        Finding {
+            kind,
+            description,
+            evidence: Some(bytes),
+            proven,
+            checkpoint: new.clone(),
         }
     }
 
@@ -699,6 +709,7 @@ impl Auditor {
             kind: "unproven",
             description,
             evidence: None,
+            proven: false,
             checkpoint: new.clone(),
         }
     }

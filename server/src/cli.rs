@@ -78,8 +78,14 @@ pub fn main() -> ExitCode {
         None => cli.serve,
     };
     init_tracing(args.log_json);
-    // The bound address on stdout, for scripts and tests that listen on port 0.
-    let announce = |addr| println!("certlogd listening on {addr}");
+    // The bound address on stdout, for scripts and tests that listen on port 0. A server whose
+    // announcement nobody reads (`certlogd | head -1` once head is done) goes on serving.
+    let announce = |addr| {
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), "certlogd listening on {addr}") {
+            tracing::warn!("could not announce the address on stdout: {e}");
+        }
+    };
     let served = tokio::runtime::Runtime::new()
         .map_err(anyhow::Error::from)
         .and_then(|runtime| {

@@ -133,6 +133,19 @@ pub fn certlog(args: &[&str]) -> Output {
     Bin::Certlog.command().args(args).output().unwrap()
 }
 
+/// Runs `command` with stdout a pipe whose reader is already closed (as `| head -1` leaves it
+/// once head is done), so that every write to stdout fails with a broken pipe; stderr is
+/// captured.
+pub fn output_with_closed_stdout(command: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    command
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
 /// The exit code, stdout and stderr of a finished command, for assertion messages.
 pub fn describe(output: &Output) -> String {
     format!(
@@ -544,14 +557,18 @@ impl Log {
     /// Runs `certlog --server URL --log-vkey DIR/log.vkey` with `args`: every checkpoint and
     /// proof the log sends is checked by the CLI.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Bin::Certlog
-            .command()
+        self.cli_command(args).output().unwrap()
+    }
+
+    /// The command [`Log::cli`] runs.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut command = Bin::Certlog.command();
+        command
             .args(["--server", &self.url(), "--log-vkey", &self.log_vkey_file()])
             .args(&self.cli_args)
             .args(args)
-            .current_dir(self.work_dir())
-            .output()
-            .unwrap()
+            .current_dir(self.work_dir());
+        command
     }
 
     /// Runs `certlog --json` with `args`, asserts success and parses the JSON document.

@@ -1,7 +1,9 @@
 //! `certlog audit` against the real certlogd: a clean log audited from scratch and then
 //! incrementally; a forked log (two certlogd on copies of one data directory); an entry changed
 //! in storage behind the log's back. The evidence of each misbehaviour is checked offline with
-//! `certlog-verify evidence`, and a one-byte change to it makes it show nothing.
+//! `certlog-verify evidence`, and a one-byte change to it makes it show nothing. Evidence made
+//! up against an honest log (any bytes beside its real inclusion proof, a made-up registry) is
+//! never confirmed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -195,6 +197,7 @@ fn a_fork_is_found_and_its_evidence_checks_out_offline() {
     assert_eq!(code, 1, "{doc}");
     assert_eq!(doc["consistent"], false);
     assert_eq!(doc["misbehaviour"], "fork", "{doc}");
+    assert_eq!(doc["proven"], true, "{doc}");
     let evidence = doc["evidence"].as_str().unwrap().to_string();
     assert_eq!(evidence, format!("{state}.evidence"));
     // The state is left as it was.
@@ -282,11 +285,15 @@ fn an_entry_changed_behind_the_logs_back_is_found() {
         "{doc}"
     );
     assert!(!Path::new(&state).exists(), "no state is saved");
+    // The audit keeps what the log served, but the log signs only its leaf hashes: the file
+    // cannot prove which bytes the log served, so it proves nothing to others.
+    assert_eq!(doc["proven"], false, "{doc}");
     let evidence = doc["evidence"].as_str().unwrap();
     let (code, stdout) = check_evidence(&log, evidence);
-    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains(&format!("entry {index} as served")),
+        stdout.contains("the log does not sign the bytes it serves")
+            && stdout.contains(&format!("entry {index}: ")),
         "{stdout}"
     );
 
@@ -365,7 +372,11 @@ fn a_forbidden_entry_the_log_signed_is_found() {
             && description.contains("may not publish under scheme \"CC\""),
         "{doc}"
     );
+    assert_eq!(doc["proven"], true, "{doc}");
     let evidence = doc["evidence"].as_str().unwrap();
+    // The operator's key is the checker's to give.
+    let output = verify(&["evidence", evidence, "--log-vkey", &log.log_vkey_file()]);
+    exit_code(&output, 2);
     let output = verify(&[
         "evidence",
         evidence,
@@ -377,9 +388,12 @@ fn a_forbidden_entry_the_log_signed_is_found() {
     ]);
     let checked: Value = serde_json::from_str(&success(&output)).unwrap();
     assert_eq!(checked["misbehaviour"], "rule_violation", "{checked}");
-    assert_eq!(checked["operator_vkey_from_evidence"], false, "{checked}");
+    assert_eq!(
+        checked["operator_vkey"],
+        log.operator_key().verifier_key().to_string()
+    );
     // Checked with another operator key, the registry itself breaks the rules: what the
-    // evidence shows depends on the key, which is why the checker should give the operator's.
+    // evidence shows depends on the key, which is why the checker must give the operator's.
     let other = log.keygen("someone.example");
     let output = verify(&[
         "evidence",
@@ -391,4 +405,97 @@ fn a_forbidden_entry_the_log_signed_is_found() {
     ]);
     let text = success(&output);
     assert!(text.contains("entry 0 "), "{text}");
+}
+
+/// Writes `evidence` to a file in the work directory; returns its path.
+fn write_evidence(log: &Log, name: &str, evidence: &MisbehaviourEvidence) -> String {
+    let file = log.work_path(name);
+    std::fs::write(&file, evidence.encode_to_vec()).unwrap();
+    file
+}
+
+/// The log's real inclusion proof of an entry, with other bytes as "served": the log does not
+/// sign what it serves, so no file can prove which bytes it served. An honest log is not
+/// confirmed to misbehave: exit 1, with the reason.
+#[test]
+fn a_leaf_mismatch_cannot_frame_an_honest_log() {
+    let log = Log::start();
+    let cb = log.certifier("cb.example", &["EUCC"]);
+    let receipt = submit_new(&log, &cb, "EUCC-HONEST-1");
+    let checkpoint = certlog_verifier::SignedCheckpoint::verify(
+        receipt["checkpoint"].as_str().unwrap().as_bytes(),
+        &log.log_vkey(),
+    )
+    .unwrap();
+    let hash = |v: &Value| certlog_verifier::Hash::from_base64(v.as_str().unwrap()).unwrap();
+    let proof: Vec<_> = receipt["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hash)
+        .collect();
+    let framed = certlog_verifier::evidence::leaf_mismatch(
+        &checkpoint,
+        receipt["index"].as_u64().unwrap(),
+        b"bytes the log never served".to_vec(),
+        &hash(&receipt["leaf_hash"]),
+        &proof,
+    );
+    let file = write_evidence(&log, "framed.evidence", &framed);
+    let (code, stdout) = check_evidence(&log, &file);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(!stdout.contains("misbehaviour confirmed"), "{stdout}");
+    assert!(
+        stdout.contains("the log does not sign the bytes it serves"),
+        "{stdout}"
+    );
+}
+
+/// Every entry of an honest log, with a made-up operator key written into rule-violation
+/// evidence: by that key, the real registration breaks the rules. The checker must give the
+/// operator's key itself: without --operator-vkey a usage error (2) naming the flag; with the
+/// real operator's key, the entries follow the rules (1).
+#[test]
+fn a_made_up_registry_cannot_frame_an_honest_log() {
+    let log = Log::start();
+    let cb = log.certifier("cb.example", &["EUCC"]);
+    submit_new(&log, &cb, "EUCC-HONEST-1");
+    submit_new(&log, &cb, "EUCC-HONEST-2");
+    let checkpoint = log.checkpoint();
+    let size = checkpoint.checkpoint.size;
+    assert!(size < 256, "one partial entry bundle");
+    let bundle = log.http_get(&format!("/tile/entries/000.p/{size}"));
+    assert_eq!(bundle.status, 200, "{}", bundle.text());
+    let entries: Vec<Vec<u8>> = certlog_verifier::entry_bundle::parse_entry_bundle(&bundle.body)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let made_up = log.keygen("op.example").vkey.parse().unwrap();
+    let reason = certlog_verifier::replay::ReplayError::MapHead {
+        index: 0,
+        reason: "made up".into(),
+    };
+    // The whole tree: no consistency proof needed.
+    let framed =
+        certlog_verifier::evidence::rule_violation(&checkpoint, entries, &[], &made_up, &reason);
+    let file = write_evidence(&log, "framed.evidence", &framed);
+
+    let output = verify(&["evidence", &file, "--log-vkey", &log.log_vkey_file()]);
+    exit_code(&output, 2);
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(stderr.contains("--operator-vkey"), "{}", describe(&output));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("confirmed"));
+
+    let output = verify(&[
+        "evidence",
+        &file,
+        "--log-vkey",
+        &log.log_vkey_file(),
+        "--operator-vkey",
+        &operator_vkey(&log),
+    ]);
+    exit_code(&output, 1);
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    assert!(stdout.contains("every entry follows the rules"), "{stdout}");
 }

@@ -1,21 +1,21 @@
 //! Evidence that a log misbehaved (DESIGN "Who uses it": auditors), as `certlog audit` writes it
 //! and `certlog-verify evidence` checks it: a [`MisbehaviourEvidence`] message
 //! (proto/certlog/v1/audit.proto) holding checkpoints the log signed and the data that shows
-//! what is wrong with them, checked here with nothing but the log's key.
+//! what is wrong with them. [`check`] confirms a misbehaviour only when a third party can check
+//! it without trusting the auditor: from what the log signed, the log's key and, for the
+//! registry, the operator's key given by the checker.
 //!
 //! | kind | what it shows | why it holds |
 //! |---|---|---|
 //! | fork, equal sizes | two signed trees of one size with different roots | the two notes alone |
 //! | fork, sizes differ | the larger signed tree does not extend the smaller | a full-form consistency proof (RFC 9162 2.1.4, [`merkle::consistency_roots`]) leading to the larger root gives another root for its first leaves than the smaller checkpoint's: SHA-256 would have to collide otherwise |
-//! | leaf mismatch | an entry the log served is not the leaf its signed tree holds at that index | the log's inclusion proof (RFC 9162 2.1.3) of another leaf hash at that index |
-//! | rule violation | the signed tree holds an entry the log's rules forbid, or a map head whose root is not the status map of the entries before it | every entry up to it, tied to the signed root by a consistency proof, replayed ([`crate::replay`]) |
+//! | rule violation | the signed tree holds an entry the log's rules forbid, or a map head whose root is not the status map of the entries before it | every entry up to it, tied to the signed root by a consistency proof, replayed ([`crate::replay`]) with the operator's key the checker gives |
+//! | leaf mismatch | not proven: an [`Observation`] | the log does not sign the bytes it serves, so the file cannot show which bytes the log served: any bytes beside the log's real inclusion proof would "show" it |
 //!
-//! What the evidence cannot carry: HTTP responses are not signed, so a leaf mismatch shows that
-//! the bytes in the file are not the log's leaf, and the auditor's word (or anyone downloading
-//! the entry again) that the log served them. A rule violation depends on the operator's key,
-//! which checks the registry: the one in the file is the auditor's, and a checker should give
-//! the operator's own. Its evidence grows with the log, since a violation depends on everything
-//! before it.
+//! The operator key written in rule-violation evidence is the auditor's, for people: a checker
+//! must give the operator's own, since with a made-up key the real registry breaks the rules.
+//! Rule-violation evidence grows with the log, since a violation depends on everything before
+//! it.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -25,7 +25,7 @@ use core::fmt;
 use prost::Message as _;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
-use crate::key::{KeyError, VerifierKey};
+use crate::key::VerifierKey;
 use crate::merkle::{self, CompactRange, Hash, ProofError, leaf_hash};
 use crate::proto::misbehaviour_evidence::Kind;
 use crate::proto::{Fork, LeafMismatch, MisbehaviourEvidence, RuleViolation};
@@ -51,9 +51,16 @@ pub enum EvidenceError {
     /// A proof that does not verify.
     #[error("proof: {0}")]
     Proof(#[from] ProofError),
-    /// The operator key in the evidence is not a vkey.
-    #[error("operator key in the evidence: {0}")]
-    OperatorKey(KeyError),
+    /// Rule-violation evidence checked without the operator's key: the registry can only be
+    /// checked with the key the checker trusts, never with one the evidence names.
+    #[error(
+        "rule-violation evidence needs the operator's verifier key, given by the checker: the \
+         registry is checked with it"
+    )]
+    OperatorKeyRequired,
+    /// Evidence of what the auditor saw that the log did not sign: not proof of misbehaviour.
+    #[error("{0}")]
+    ObservationOnly(Observation),
     /// Well formed, but showing no misbehaviour.
     #[error("{0}")]
     NotShown(String),
@@ -96,27 +103,14 @@ pub enum Misbehaviour {
         /// The root of the larger tree's first `size1` leaves.
         computed: Hash,
     },
-    /// An entry served that is not the leaf of the signed tree.
-    LeafMismatch {
-        /// The entry's index.
-        index: u64,
-        /// The signed tree's size.
-        size: u64,
-        /// The leaf hash of the bytes served.
-        served: Hash,
-        /// The leaf hash the signed tree holds.
-        signed: Hash,
-    },
     /// An entry of the signed tree that breaks the rules, or a wrong map head.
     RuleViolation {
         /// The signed tree's size.
         size: u64,
         /// The first entry the replay refused, and why.
         error: ReplayError,
-        /// The operator's vkey the registry was checked with.
+        /// The operator's vkey the checker gave, which the registry was checked with.
         operator: String,
-        /// Whether that key came from the evidence rather than from the checker.
-        operator_from_evidence: bool,
     },
 }
 
@@ -125,7 +119,6 @@ impl Misbehaviour {
     pub fn kind(&self) -> &'static str {
         match self {
             Misbehaviour::SameSizeFork { .. } | Misbehaviour::Fork { .. } => "fork",
-            Misbehaviour::LeafMismatch { .. } => "leaf_mismatch",
             Misbehaviour::RuleViolation { .. } => "rule_violation",
         }
     }
@@ -149,25 +142,60 @@ impl fmt::Display for Misbehaviour {
                 "the log's tree of size {size2} (root {root2}) does not extend its tree of size \
                  {size1} (root {root1}): its first {size1} leaves hash to {computed}"
             ),
-            Misbehaviour::LeafMismatch {
+            Misbehaviour::RuleViolation {
+                size,
+                error,
+                operator,
+            } => write!(
+                f,
+                "the log's signed tree of size {size} holds a forbidden entry: {error} \
+                 (registry checked with operator key {operator})"
+            ),
+        }
+    }
+}
+
+/// What evidence shows that only the auditor vouches for: checked as far as the log signed it,
+/// but no proof that the log misbehaved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// Bytes that are not the leaf the signed tree holds at their index. The tree's leaf hash
+    /// is proven; that the log served these bytes is the auditor's word.
+    LeafMismatch {
+        /// The entry's index.
+        index: u64,
+        /// The signed tree's size.
+        size: u64,
+        /// The leaf hash of the bytes in the evidence.
+        served: Hash,
+        /// The leaf hash the signed tree holds.
+        signed: Hash,
+    },
+}
+
+impl Observation {
+    /// A short name of the kind, as in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Observation::LeafMismatch { .. } => "leaf_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for Observation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Observation::LeafMismatch {
                 index,
                 size,
                 served,
                 signed,
             } => write!(
                 f,
-                "entry {index} as served has leaf hash {served}, but the log's signed tree of \
-                 size {size} holds {signed} at that index"
-            ),
-            Misbehaviour::RuleViolation {
-                size,
-                error,
-                operator,
-                ..
-            } => write!(
-                f,
-                "the log's signed tree of size {size} holds a forbidden entry: {error} \
-                 (registry checked with operator key {operator})"
+                "a leaf mismatch is the auditor's observation, not proof: the log does not sign \
+                 the bytes it serves, so the evidence cannot prove which bytes the log served \
+                 (entry {index}: the evidence's bytes have leaf hash {served}; the log's signed \
+                 tree of size {size} holds {signed} at that index)"
             ),
         }
     }
@@ -188,9 +216,10 @@ pub struct Confirmed {
     pub found_at: i64,
 }
 
-/// Checks evidence against the log's key. `operator` checks the registry of a rule violation;
-/// without it, the key the evidence names is used (and [`Misbehaviour::RuleViolation`] says
-/// so).
+/// Checks evidence against the log's key; `Ok` only for a misbehaviour it proves.
+/// `operator`, the operator's key as the checker knows it, checks the registry of a rule
+/// violation, which is [`EvidenceError::OperatorKeyRequired`] without it. A leaf mismatch that
+/// checks out is [`EvidenceError::ObservationOnly`].
 pub fn check(
     bytes: &[u8],
     log_key: &VerifierKey,
@@ -198,12 +227,21 @@ pub fn check(
 ) -> Result<Confirmed, EvidenceError> {
     let evidence =
         MisbehaviourEvidence::decode(bytes).map_err(|e| EvidenceError::Decode(format!("{e}")))?;
+    let kind = evidence.kind.as_ref().ok_or(EvidenceError::NoKind)?;
+    if let (Kind::RuleViolation(_), None) = (kind, operator) {
+        return Err(EvidenceError::OperatorKeyRequired);
+    }
     let signed = open(&evidence.checkpoint, "evidence's", log_key)?;
     let c = signed.checkpoint;
-    let misbehaviour = match evidence.kind.as_ref().ok_or(EvidenceError::NoKind)? {
+    let misbehaviour = match kind {
         Kind::Fork(fork) => check_fork(&c, fork, log_key)?,
-        Kind::LeafMismatch(leaf) => check_leaf(&c, leaf)?,
-        Kind::RuleViolation(violation) => check_violation(&c, violation, operator)?,
+        Kind::LeafMismatch(leaf) => {
+            return Err(EvidenceError::ObservationOnly(check_leaf(&c, leaf)?));
+        }
+        Kind::RuleViolation(violation) => {
+            let operator = operator.ok_or(EvidenceError::OperatorKeyRequired)?;
+            check_violation(&c, violation, operator)?
+        }
     };
     Ok(Confirmed {
         misbehaviour,
@@ -275,7 +313,8 @@ fn check_fork(
     })
 }
 
-fn check_leaf(c: &Checkpoint, leaf: &LeafMismatch) -> Result<Misbehaviour, EvidenceError> {
+/// What leaf-mismatch evidence shows, when its proof holds: an observation at most.
+fn check_leaf(c: &Checkpoint, leaf: &LeafMismatch) -> Result<Observation, EvidenceError> {
     let signed = Hash::from_slice(&leaf.leaf_hash)
         .ok_or_else(|| not_shown("the signed leaf hash is not 32 bytes"))?;
     let proof = hashes(&leaf.proof)?;
@@ -284,7 +323,7 @@ fn check_leaf(c: &Checkpoint, leaf: &LeafMismatch) -> Result<Misbehaviour, Evide
     if served == signed {
         return Err(not_shown("the served entry is the leaf the log signed"));
     }
-    Ok(Misbehaviour::LeafMismatch {
+    Ok(Observation::LeafMismatch {
         index: leaf.index,
         size: c.size,
         served,
@@ -295,18 +334,8 @@ fn check_leaf(c: &Checkpoint, leaf: &LeafMismatch) -> Result<Misbehaviour, Evide
 fn check_violation(
     c: &Checkpoint,
     violation: &RuleViolation,
-    operator: Option<&VerifierKey>,
+    operator: &VerifierKey,
 ) -> Result<Misbehaviour, EvidenceError> {
-    let (operator, operator_from_evidence) = match operator {
-        Some(key) => (key.clone(), false),
-        None => (
-            violation
-                .operator_vkey
-                .parse()
-                .map_err(EvidenceError::OperatorKey)?,
-            true,
-        ),
-    };
     let count = violation.entries.len() as u64;
     if count == 0 {
         return Err(not_shown("the evidence holds no entries"));
@@ -324,7 +353,6 @@ fn check_violation(
                 size: c.size,
                 error,
                 operator: operator.to_string(),
-                operator_from_evidence,
             });
         }
     }
@@ -351,7 +379,7 @@ pub fn fork(
 }
 
 /// Evidence of an entry served that is not the signed tree's leaf: the entry as served, the
-/// leaf hash the tree holds and its inclusion proof.
+/// leaf hash the tree holds and its inclusion proof. It records an [`Observation`], not proof.
 pub fn leaf_mismatch(
     checkpoint: &SignedCheckpoint,
     index: u64,
@@ -372,7 +400,8 @@ pub fn leaf_mismatch(
 }
 
 /// Evidence of a rule violation: the entries up to the offending one (the last), the
-/// consistency proof from their tree to the checkpoint's, and the operator key used.
+/// consistency proof from their tree to the checkpoint's, and the operator key the auditor used
+/// (for people: [`check`] takes the checker's).
 pub fn rule_violation(
     checkpoint: &SignedCheckpoint,
     entries: Vec<Vec<u8>>,
@@ -455,8 +484,15 @@ mod tests {
         evidence.encode_to_vec()
     }
 
+    /// Checks with the log's key and the operator's.
     fn check_it(evidence: &MisbehaviourEvidence) -> Result<Misbehaviour, EvidenceError> {
-        check(&encode(evidence), &log_key().verifier_key(), None).map(|c| c.misbehaviour)
+        let operator = operator().verifier_key();
+        check(
+            &encode(evidence),
+            &log_key().verifier_key(),
+            Some(&operator),
+        )
+        .map(|c| c.misbehaviour)
     }
 
     /// Branch A: 0..9; branch B: 0..5, then others up to 14 leaves.
@@ -604,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_that_is_not_the_signed_leaf_is_confirmed() {
+    fn an_entry_that_is_not_the_signed_leaf_is_only_an_observation() {
         let (a, _) = branches();
         let key = log_key();
         let checkpoint = a.checkpoint(&key);
@@ -613,14 +649,21 @@ mod tests {
         let mut served = a.entries[3].clone();
         served[0] ^= 0x20;
         let evidence = leaf_mismatch(&checkpoint, 3, served, &signed, &proof);
-        assert!(matches!(
-            check_it(&evidence),
-            Ok(Misbehaviour::LeafMismatch {
+        // Any bytes beside the log's real proof: the log does not sign what it serves.
+        match check_it(&evidence) {
+            Err(EvidenceError::ObservationOnly(Observation::LeafMismatch {
                 index: 3,
                 size: 9,
+                signed: leaf,
                 ..
-            })
-        ));
+            })) => assert_eq!(leaf, signed),
+            other => panic!("{other:?}"),
+        }
+        let reason = check_it(&evidence).unwrap_err().to_string();
+        assert!(
+            reason.contains("does not sign the bytes it serves"),
+            "{reason}"
+        );
         // The entry as the log holds it: nothing wrong.
         let honest = leaf_mismatch(&checkpoint, 3, a.entries[3].clone(), &signed, &proof);
         assert!(matches!(check_it(&honest), Err(EvidenceError::NotShown(_))));
@@ -695,25 +738,19 @@ mod tests {
         match check_it(&evidence).unwrap() {
             Misbehaviour::RuleViolation {
                 error: ReplayError::Rule { index: 3, error },
-                operator_from_evidence: true,
+                operator,
                 ..
-            } => assert!(error.to_string().contains("already issued"), "{error}"),
+            } => {
+                assert!(error.to_string().contains("already issued"), "{error}");
+                assert_eq!(operator, self::operator().verifier_key().to_string());
+            }
             other => panic!("{other:?}"),
         }
-        // With the operator's key given by the checker.
-        let confirmed = check(
-            &encode(&evidence),
-            &log_key().verifier_key(),
-            Some(&operator().verifier_key()),
-        )
-        .unwrap();
-        assert!(matches!(
-            confirmed.misbehaviour,
-            Misbehaviour::RuleViolation {
-                operator_from_evidence: false,
-                ..
-            }
-        ));
+        // Never with the key the evidence names: the checker gives the operator's.
+        assert_eq!(
+            check(&encode(&evidence), &log_key().verifier_key(), None),
+            Err(EvidenceError::OperatorKeyRequired)
+        );
         // The entries before the violation show nothing.
         let honest = violation_evidence(&tree, 2);
         assert!(matches!(check_it(&honest), Err(EvidenceError::NotShown(_))));

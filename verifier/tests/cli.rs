@@ -732,3 +732,57 @@ fn json_checkpoint_lists_cosigners() {
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["usage"], true);
 }
+
+// ---- closed stdout ----
+
+/// Runs the binary with stdout a pipe whose reader is already closed (as `| head -1` leaves it
+/// once head is done): every write to stdout fails with a broken pipe.
+fn run_with_closed_stdout(args: &[String]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(BIN)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_verdicts_status() {
+    let (w1, w2) = (witness("w1.example", 1), witness("w2.example", 2));
+    let checkpoint = TempFile::new("cosigned", cosigned_checkpoint(&[&w1, &w2]).as_bytes());
+    let (w1, w2) = (w1.verifier_key().to_string(), w2.verifier_key().to_string());
+    // Three lines of text: the verdict and one per cosigner.
+    let cosigned: Vec<String> = [
+        "checkpoint",
+        checkpoint.path(),
+        "--log-vkey",
+        LOG_VKEY,
+        "--witness",
+        &w1,
+        "--witness",
+        &w2,
+    ]
+    .map(String::from)
+    .into();
+    let mut wrong = inclusion_args(&leaf(5), 6, 8, &root(8));
+    wrong.extend(proof_flags(&inclusion_proof(6, 8)));
+    for (args, want) in [
+        (cosigned.clone(), 0),
+        ([cosigned.clone(), vec!["--json".into()]].concat(), 0),
+        (wrong.clone(), 1),
+        ([wrong, vec!["--json".into()]].concat(), 1),
+        (vec!["--json".into(), "consistency".into()], 2),
+        (vec!["--help".into()], 0),
+    ] {
+        let out = run_with_closed_stdout(&args);
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}

@@ -21,7 +21,7 @@ use certlog_verifier::certificate::status_key;
 use certlog_verifier::cosignature::cosign;
 use certlog_verifier::entry::{encode_entry, sign_statement};
 use certlog_verifier::entry_bundle::encode_entry_bundle;
-use certlog_verifier::evidence::{self, Misbehaviour};
+use certlog_verifier::evidence::{self, EvidenceError, Misbehaviour, Observation};
 use certlog_verifier::merkle::{
     Hash, consistency_proof, full_consistency_proof, inclusion_proof, leaf_hash,
 };
@@ -335,18 +335,37 @@ fn seeds_are_what_the_targets_expect() {
     .unwrap();
     assert_eq!(absent.standing, Standing::Absent);
 
-    // The evidence confirms each misbehaviour.
-    for (name, kind) in [
-        ("fork", "fork"),
-        ("leaf-mismatch", "leaf_mismatch"),
-        ("rule-violation", "rule_violation"),
-    ] {
-        let confirmed = evidence::check(seed(&seeds, "evidence", name), &k.log_vkey, None).unwrap();
+    // The evidence confirms the fork and the rule violation (with the operator's key, which
+    // it needs); the leaf mismatch is only an observation.
+    let operator = Some(&k.operator_vkey);
+    for (name, kind) in [("fork", "fork"), ("rule-violation", "rule_violation")] {
+        let confirmed =
+            evidence::check(seed(&seeds, "evidence", name), &k.log_vkey, operator).unwrap();
         assert_eq!(confirmed.misbehaviour.kind(), kind);
         if let Misbehaviour::RuleViolation { error, .. } = confirmed.misbehaviour {
             assert!(error.to_string().contains("already issued"), "{error}");
         }
     }
+    let violation = seed(&seeds, "evidence", "rule-violation");
+    assert_eq!(
+        evidence::check(violation, &k.log_vkey, None),
+        Err(EvidenceError::OperatorKeyRequired)
+    );
+    let leaf = evidence::check(
+        seed(&seeds, "evidence", "leaf-mismatch"),
+        &k.log_vkey,
+        operator,
+    );
+    assert!(
+        matches!(
+            leaf,
+            Err(EvidenceError::ObservationOnly(Observation::LeafMismatch {
+                index: 3,
+                ..
+            }))
+        ),
+        "{leaf:?}"
+    );
 
     // The witness cosigns both requests.
     let latest = witness::Witnessed {

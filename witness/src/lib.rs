@@ -15,6 +15,7 @@ pub mod http;
 pub mod state;
 
 use std::future::{Future, IntoFuture as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -215,7 +216,7 @@ impl Witness {
 }
 
 /// Runs a witness until `shutdown` completes. Prints `certlog witness listening on ADDR` on
-/// stdout once bound (the port may have been 0).
+/// stdout once bound (the port may have been 0); a closed stdout is only a warning.
 pub async fn serve(
     config: WitnessConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -240,7 +241,10 @@ pub async fn serve(
         logs = witness.state.origins().count(),
         "certlog witness serving"
     );
-    println!("certlog witness listening on {addr}");
+    // A witness whose announcement nobody reads (`| head -1` once head is done) goes on.
+    if let Err(e) = writeln!(std::io::stdout(), "certlog witness listening on {addr}") {
+        tracing::warn!("could not announce the address on stdout: {e}");
+    }
 
     let (stop_serving, stopped) = tokio::sync::watch::channel(());
     let serving = axum::serve(listener, http::router(witness))

@@ -1,7 +1,7 @@
 //! `certlog audit`: audits a log over the C2SP tlog-tiles it serves, from the state of the last
 //! audit (see [`crate::audit`]).
 
-use std::io::IsTerminal as _;
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,9 +31,11 @@ use crate::tiles::TileClient;
 /// would let a log that rewrote its registry vouch for itself. It is required for a new state
 /// file and kept in it; later audits refuse another one.
 ///
-/// When the log misbehaves (a fork, an entry changed after it was logged, an entry the rules
-/// forbid, a wrong map head), the audit writes evidence that `certlog-verify evidence` checks
-/// offline with the log's key, and prints what it found.
+/// When the log misbehaves (a fork, an entry the rules forbid, a wrong map head), the audit
+/// writes evidence that `certlog-verify evidence` checks offline with the log's key (and, for
+/// the rules, the operator's), and prints what it found. An entry the log serves that is not its
+/// signed leaf is written down too, as the audit's record: the log does not sign what it
+/// serves, so that file proves nothing to others.
 ///
 /// Exit status: 0 the log is consistent; 1 misbehaviour found (evidence written when evidence
 /// that holds offline can be built); 2 usage error, unreadable state or network failure
@@ -75,14 +77,7 @@ pub async fn main(
 ) -> ExitCode {
     match run(server, log_vkey, tls, json, args).await {
         Ok(code) => code,
-        Err(e) => {
-            if json {
-                println!("{}", json!({ "error": format!("{e:#}") }));
-            } else {
-                eprintln!("error: {e:#}");
-            }
-            ExitCode::from(2)
-        }
+        Err(e) => super::report(&e, json, ExitCode::from(2)),
     }
 }
 
@@ -156,6 +151,7 @@ async fn run(
             shown.set_length(total);
             shown.set_position(done);
         });
+        let operator_key = state.operator().clone();
         let result = auditor.audit(state, progress).await;
         bar.finish_and_clear();
         match result {
@@ -168,7 +164,11 @@ async fn run(
                     next.save(&args.state)?;
                 }
                 if first || summary.entries > 0 || !args.follow {
-                    print_summary(&summary, &next, &args.state, json);
+                    let printed = print_summary(&summary, &next, &args.state, json);
+                    // A closed stdout ends even --follow, quietly.
+                    if printed.is_err() {
+                        return super::printed(printed, ExitCode::SUCCESS);
+                    }
                 }
                 state = *next;
             }
@@ -180,8 +180,8 @@ async fn run(
                     }
                     None => None,
                 };
-                print_finding(&finding, written, &log_key, json);
-                return Ok(ExitCode::from(1));
+                let printed = print_finding(&finding, written, &log_key, &operator_key, json);
+                return super::printed(printed, ExitCode::from(1));
             }
             Err(e) if args.follow && e.is_transient() => {
                 let e = anyhow::Error::from(e);
@@ -198,7 +198,8 @@ async fn run(
     }
 }
 
-fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) {
+fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
     let c = &s.counts;
     let rate = if s.seconds > 0.0 {
         s.entries as f64 / s.seconds
@@ -210,7 +211,8 @@ fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) {
         .map(|c| c.checkpoint.origin.as_str())
         .unwrap_or_default();
     if json {
-        println!(
+        return writeln!(
+            out,
             "{}",
             json!({
                 "consistent": true,
@@ -240,36 +242,48 @@ fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) {
                 "state": path.display().to_string(),
             })
         );
-        return;
     }
-    println!(
+    writeln!(
+        out,
         "consistent: {origin} at tree size {} (root {}) extends the audited size {}",
         s.tree_size, s.root, s.from_size
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{} new entries audited ({} downloaded) in {:.2} s: {rate:.0} entries/s",
         s.entries, s.downloaded, s.seconds
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "certificates issued {}; status changes: revoked {}, suspended {}, reinstated {}, \
          withdrawn {}",
         c.certificates_issued, c.revoked, c.suspended, c.reinstated, c.withdrawn
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "certifiers registered {}, retired {}; map heads checked {}",
         c.certifiers_registered, c.certifiers_retired, c.map_heads
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "the log holds {} certificates from {} certifiers; {} map heads checked in all",
         s.certificates, s.certifiers, s.map_heads_total
-    );
-    println!("state saved to {}", path.display());
+    )?;
+    writeln!(out, "state saved to {}", path.display())
 }
 
-fn print_finding(f: &Finding, evidence: Option<&Path>, log_key: &VerifierKey, json: bool) {
+fn print_finding(
+    f: &Finding,
+    evidence: Option<&Path>,
+    log_key: &VerifierKey,
+    operator: &VerifierKey,
+    json: bool,
+) -> io::Result<()> {
+    let mut out = io::stdout().lock();
     let c = &f.checkpoint.checkpoint;
     if json {
-        println!(
+        return writeln!(
+            out,
             "{}",
             json!({
                 "consistent": false,
@@ -279,18 +293,35 @@ fn print_finding(f: &Finding, evidence: Option<&Path>, log_key: &VerifierKey, js
                 "tree_size": c.size,
                 "root": c.root.to_base64(),
                 "evidence": evidence.map(|p| p.display().to_string()),
+                "proven": f.proven,
             })
         );
-        return;
     }
-    println!("MISBEHAVIOUR ({}): {}", f.kind, f.description);
-    match evidence {
-        Some(path) => println!(
-            "evidence written to {}; check it offline with:\n  certlog-verify evidence {} \
-             --log-vkey {log_key}",
-            path.display(),
-            path.display()
-        ),
-        None => println!("no evidence that holds offline could be built from what the log serves"),
+    writeln!(out, "MISBEHAVIOUR ({}): {}", f.kind, f.description)?;
+    let path = match evidence {
+        Some(path) => path.display(),
+        None => {
+            return writeln!(
+                out,
+                "no evidence that holds offline could be built from what the log serves"
+            );
+        }
+    };
+    if !f.proven {
+        return writeln!(
+            out,
+            "what the log served is written to {path}, as the audit's record: the log does not \
+             sign what it serves, so it proves nothing to others (certlog-verify evidence says \
+             so)"
+        );
     }
+    let operator = match f.kind {
+        "rule_violation" => format!(" --operator-vkey {operator}"),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "evidence written to {path}; check it offline with:\n  certlog-verify evidence {path} \
+         --log-vkey {log_key}{operator}"
+    )
 }

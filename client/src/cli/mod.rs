@@ -118,19 +118,13 @@ pub fn main() -> std::process::ExitCode {
     let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
     // The audit tells its outcomes apart by exit status, and prints as it goes.
     if let Command::Audit(args) = command {
-        let tls = Tls::from_files(ca.as_deref(), client_cert.as_deref(), client_key.as_deref());
+        let tls = Tls::from_files(ca.as_deref(), client_cert.as_deref(), client_key.as_deref())
+            .map_err(anyhow::Error::from);
         return match (runtime, tls) {
             (Ok(runtime), Ok(tls)) => {
                 runtime.block_on(audit::main(server, log_vkey, tls, json, args))
             }
-            (Err(e), _) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-            (_, Err(e)) => {
-                eprintln!("error: {e:#}");
-                std::process::ExitCode::from(2)
-            }
+            (Err(e), _) | (_, Err(e)) => report(&e, false, std::process::ExitCode::from(2)),
         };
     }
     let args = Cli {
@@ -143,20 +137,43 @@ pub fn main() -> std::process::ExitCode {
         command,
     };
     let result = runtime.and_then(|runtime| runtime.block_on(run(args)));
-    match result {
-        Ok(output) => {
-            output.print(json);
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            if json {
-                println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-            } else {
-                eprintln!("error: {e:#}");
-            }
-            std::process::ExitCode::FAILURE
-        }
+    let failure = std::process::ExitCode::FAILURE;
+    match result.and_then(|output| printed(output.print(json), std::process::ExitCode::SUCCESS)) {
+        Ok(code) => code,
+        Err(e) => report(&e, json, failure),
     }
+}
+
+/// `status` once a command's output is printed, also when stdout's reader has gone (a closed
+/// pipe, as `| head -1` leaves it: the process ends quietly with the status it would have had);
+/// the error of any other failure to write.
+pub fn printed(
+    result: std::io::Result<()>,
+    status: std::process::ExitCode,
+) -> anyhow::Result<std::process::ExitCode> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => Ok(status),
+    }
+}
+
+/// Reports an error as a JSON document on stdout or a line on stderr; returns `status`.
+pub fn report(
+    e: &anyhow::Error,
+    json: bool,
+    status: std::process::ExitCode,
+) -> std::process::ExitCode {
+    use std::io::Write as _;
+    if json {
+        let doc = serde_json::json!({ "error": format!("{e:#}") });
+        // Nothing more to say when stdout is gone.
+        let _ = writeln!(std::io::stdout(), "{doc}");
+    } else {
+        eprintln!("error: {e:#}");
+    }
+    status
 }
 
 /// What a command prints.
@@ -169,14 +186,15 @@ pub struct Output {
 
 impl Output {
     /// Prints the text or the JSON document.
-    pub fn print(&self, json: bool) {
+    pub fn print(&self, json: bool) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
         if json {
-            println!("{}", self.json);
+            writeln!(out, "{}", self.json)
+        } else if self.text.ends_with('\n') {
+            write!(out, "{}", self.text)
         } else {
-            print!("{}", self.text);
-            if !self.text.ends_with('\n') {
-                println!();
-            }
+            writeln!(out, "{}", self.text)
         }
     }
 }

@@ -10,19 +10,23 @@ use serde_json::json;
 
 use super::{Error, Verified, input, json_fields};
 
-/// Checks evidence that a log misbehaved (from `certlog audit`), with only the log's key.
+/// Checks evidence that a log misbehaved (from `certlog audit`), offline, trusting only the
+/// keys given here: never the auditor.
 ///
 /// Evidence of a fork holds two checkpoints the log signed that no append-only tree can both
 /// have: the same size with different roots, or a consistency proof from the larger tree's
 /// hashes that gives its first leaves another root than the smaller checkpoint's. Evidence of a
-/// leaf mismatch holds an entry as the log served it and the log's inclusion proof of another
-/// leaf at its index. Evidence of a rule violation holds every entry up to the offending one,
-/// tied to the checkpoint by a consistency proof, and is replayed with the operator's key.
+/// rule violation (an entry the rules forbid, or a map head the entries contradict) holds every
+/// entry up to the offending one, tied to the checkpoint by a consistency proof, and is
+/// replayed with the operator's key given by --operator-vkey, which it requires. A leaf
+/// mismatch (an entry the log served that is not its signed leaf) is the auditor's observation,
+/// not proof: the log does not sign the bytes it serves, so the file cannot prove which bytes
+/// the log served; it is never confirmed.
 ///
-/// Exit status: 0 the evidence confirms the misbehaviour; 1 it does not show any (a checkpoint
-/// not signed by the log, a proof that does not verify, trees that are consistent, an entry that
-/// is the signed leaf, entries that follow the rules); 2 usage error or unreadable input (a
-/// missing file, bytes that are not certlog evidence, a bad key).
+/// Exit status: 0 the evidence proves the misbehaviour; 1 it proves none (a leaf mismatch, a
+/// checkpoint not signed by the log, a proof that does not verify, trees that are consistent,
+/// entries that follow the rules); 2 usage error or unreadable input (a missing file, bytes that
+/// are not certlog evidence, a bad key, rule-violation evidence without --operator-vkey).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The evidence file, or `-` for stdin.
@@ -33,17 +37,26 @@ pub struct Args {
     #[arg(long, value_name = "VKEY")]
     log_vkey: String,
 
-    /// The operator's verifier key, to check the registry of a rule violation with [default:
-    /// the key the evidence names, which only the auditor vouches for].
+    /// The operator's verifier key, which the registry of a rule violation is checked with
+    /// (required for rule-violation evidence: the key the evidence names is the auditor's).
     #[arg(long, value_name = "VKEY")]
     operator_vkey: Option<String>,
 }
 
 impl From<EvidenceError> for Error {
-    /// Bytes that are not evidence are unreadable input; anything else the evidence holds that
-    /// does not check out means it shows no misbehaviour.
+    /// Bytes that are not evidence are unreadable input, and rule-violation evidence without
+    /// the operator's key a usage error; anything else (an observation only included) means
+    /// the evidence proves no misbehaviour.
     fn from(err: EvidenceError) -> Error {
-        Error::classify(err.is_unreadable(), &err)
+        match err {
+            EvidenceError::OperatorKeyRequired => Error::Usage(
+                "--operator-vkey is required to check rule-violation evidence: the registry is \
+                 checked with the operator's key as you know it, never with the key the \
+                 evidence names"
+                    .into(),
+            ),
+            err => Error::classify(err.is_unreadable(), &err),
+        }
     }
 }
 
@@ -58,7 +71,7 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
     let confirmed =
         evidence::check(&bytes, &log_key, operator.as_ref()).map_err(|e| match Error::from(e) {
             Error::Invalid(message) => {
-                Error::Invalid(format!("the evidence shows no misbehaviour: {message}"))
+                Error::Invalid(format!("the evidence proves no misbehaviour: {message}"))
             }
             usage => usage,
         })?;
@@ -82,20 +95,8 @@ pub fn run(args: &Args) -> Result<Verified, Error> {
         details.push(format!("found by the auditor at {found}"));
         fields["found_at"] = found.into();
     }
-    if let Misbehaviour::RuleViolation {
-        operator,
-        operator_from_evidence,
-        ..
-    } = m
-    {
+    if let Misbehaviour::RuleViolation { operator, .. } = m {
         fields["operator_vkey"] = operator.clone().into();
-        fields["operator_vkey_from_evidence"] = (*operator_from_evidence).into();
-        if *operator_from_evidence {
-            details.push(format!(
-                "the registry was checked with the operator key the evidence names, {operator}: \
-                 give --operator-vkey to check it with the operator's own"
-            ));
-        }
     }
     Ok(Verified {
         summary: format!("misbehaviour confirmed: {m}"),

@@ -3,9 +3,10 @@
 //! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
 //! classifies the library's errors and prints the outcome.
 //!
-//! Exit status: 0 valid (and, for a bundle, active; for evidence of misbehaviour, confirmed),
+//! Exit status: 0 valid (and, for a bundle, active; for evidence of misbehaviour, proven),
 //! 1 does not verify, 2 usage error or unreadable input, 3 a bundle that verifies for a
-//! certificate that is not active.
+//! certificate that is not active. A closed stdout (`| head -1`) changes none of these: the
+//! process ends quietly with the status of its verdict.
 
 use std::prelude::rust_2024::*;
 
@@ -16,6 +17,7 @@ mod evidence;
 mod inclusion;
 mod input;
 
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use crate::checkpoint::CheckpointError;
@@ -32,7 +34,7 @@ use serde_json::{Map, Value, json};
 /// or as `--proof ""`.
 ///
 /// Exit status: 0 valid (and, for a bundle, active; for evidence, the misbehaviour is
-/// confirmed); 1 does not verify (for evidence: it shows no misbehaviour); 2 usage error or
+/// proven); 1 does not verify (for evidence: it proves no misbehaviour); 2 usage error or
 /// unreadable input (bad base64, bad verifier key, missing file, malformed checkpoint); 3 a
 /// bundle that verifies for a certificate that is revoked, suspended, withdrawn, expired or
 /// absent.
@@ -205,37 +207,64 @@ pub fn main() -> ExitCode {
         Err(err) => return clap_error(err),
     };
     let check = cli.command.name();
-    match cli.command.run() {
+    let result = cli.command.run();
+    let code = match &result {
         Ok(verified) => {
-            if cli.json {
-                let mut doc = Map::new();
-                doc.insert("valid".into(), true.into());
-                doc.insert("check".into(), check.into());
-                doc.extend(verified.fields);
-                println!("{}", Value::Object(doc));
+            if verified.standing.is_some() {
+                3
             } else {
-                let label = verified.standing.map_or("OK".into(), str::to_uppercase);
-                println!("{label}: {}", verified.summary);
-                for line in &verified.details {
-                    println!("  {line}");
-                }
+                0
             }
-            ExitCode::from(if verified.standing.is_some() { 3 } else { 0 })
         }
-        Err(err) => {
-            if cli.json {
-                let mut doc = json!({"valid": false, "check": check, "error": err.message()});
-                if let Error::Usage(_) = err {
-                    doc["usage"] = true.into();
-                }
-                println!("{doc}");
-            } else {
-                match &err {
-                    Error::Invalid(message) => println!("INVALID: {message}"),
-                    Error::Usage(message) => eprintln!("error: {message}"),
-                }
+        Err(err) => err.exit_code(),
+    };
+    exit(print_outcome(check, &result, cli.json), code)
+}
+
+/// Prints the outcome of a check on stdout (a usage error on stderr).
+fn print_outcome(check: &str, result: &Result<Verified, Error>, json: bool) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match result {
+        Ok(verified) if json => {
+            let mut doc = Map::new();
+            doc.insert("valid".into(), true.into());
+            doc.insert("check".into(), check.into());
+            doc.extend(verified.fields.clone());
+            writeln!(out, "{}", Value::Object(doc))
+        }
+        Ok(verified) => {
+            let label = verified.standing.map_or("OK".into(), str::to_uppercase);
+            writeln!(out, "{label}: {}", verified.summary)?;
+            for line in &verified.details {
+                writeln!(out, "  {line}")?;
             }
-            ExitCode::from(err.exit_code())
+            Ok(())
+        }
+        Err(err) if json => {
+            let mut doc = json!({"valid": false, "check": check, "error": err.message()});
+            if let Error::Usage(_) = err {
+                doc["usage"] = true.into();
+            }
+            writeln!(out, "{doc}")
+        }
+        Err(Error::Invalid(message)) => writeln!(out, "INVALID: {message}"),
+        Err(Error::Usage(message)) => {
+            eprintln!("error: {message}");
+            Ok(())
+        }
+    }
+}
+
+/// Exit status `code` once the outcome is printed, also when stdout's reader has gone (a closed
+/// pipe, as `| head -1` leaves it): the verdict stands, and the process ends quietly. Any other
+/// failure to write stdout is said on stderr, with exit status 2.
+fn exit(printed: io::Result<()>, code: u8) -> ExitCode {
+    match printed {
+        Ok(()) => ExitCode::from(code),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: writing to stdout: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -256,9 +285,6 @@ fn clap_error(err: clap::Error) -> ExitCode {
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ");
-    println!(
-        "{}",
-        json!({"valid": false, "error": message, "usage": true})
-    );
-    ExitCode::from(2)
+    let doc = json!({"valid": false, "error": message, "usage": true});
+    exit(writeln!(io::stdout(), "{doc}"), 2)
 }
