@@ -62,7 +62,7 @@ pub async fn serve(
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let cosigner_config = args.cosigner_config().map_err(anyhow::Error::msg)?;
-    let keys = load_or_create_keys(&args.data, &args.origin)?;
+    let keys = load_or_create_keys(&args.data, &args.origin, args.operator_vkey.as_deref())?;
     let opening = Instant::now();
     let storage = args
         .storage
@@ -92,7 +92,7 @@ pub async fn serve(
         Log::new(
             storage,
             &started,
-            keys.operator.verifier_key(),
+            keys.operator,
             keys.log.verifier_key(),
             cosigner,
             metrics,

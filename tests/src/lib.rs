@@ -589,12 +589,22 @@ impl Log {
     /// Registers `certifier` for `schemes` with `certlog certifier register --wait`; returns
     /// the registration's index.
     pub fn register(&self, certifier: &Certifier, schemes: &[&str]) -> u64 {
-        let operator_key = self.operator_key_file();
+        self.register_with(&self.operator_key_file(), certifier, schemes)
+    }
+
+    /// Registers `certifier` for `schemes` as [`Log::register`] does, signed with the operator
+    /// key in the file `operator_key`.
+    pub fn register_with(
+        &self,
+        operator_key: &str,
+        certifier: &Certifier,
+        schemes: &[&str],
+    ) -> u64 {
         let mut args = vec![
             "certifier",
             "register",
             "--operator-key",
-            &operator_key,
+            operator_key,
             "--name",
             &certifier.name,
             "--vkey",
