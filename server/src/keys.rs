@@ -1,5 +1,6 @@
 //! The log's keys, in the data directory: `log.key` signs checkpoints (its name is the origin,
-//! its public half is `log.vkey`); `operator.vkey` checks the certifier registry, whose private
+//! its public half is `log.vkey`, the largest tree it signed is in `log.signed`, see
+//! [`crate::history`]); `operator.vkey` checks the certifier registry, whose private
 //! key the operator keeps off the log server (issue 18: the log never needs it). On a log's
 //! first start the log key is made, and `operator.vkey` copied from `--operator-vkey`, or, without
 //! it, made with `operator.key` beside it, which the operator then moves elsewhere.
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use certlog_verifier::key_file::{self, KeyFileError};
 use certlog_verifier::{KeyType, SigningKey, VerifierKey};
 
+use crate::history::{HistoryError, LargestSigned};
 use crate::storage::Backend;
 
 /// The keys of a log.
@@ -43,6 +45,9 @@ pub enum KeysError {
         /// The origin asked for.
         wanted: String,
     },
+    /// The record of the largest tree the log key signed.
+    #[error("{0}")]
+    History(#[from] HistoryError),
     /// `--operator-vkey` names another key than the existing log's.
     #[error(
         "--operator-vkey {} is not the operator key of this log, {}: leave the flag out (it is read on the first start only) or give that key",
@@ -71,12 +76,18 @@ fn load_or_create_log_key(dir: &Path, origin: &str) -> Result<SigningKey, KeysEr
         return Ok(key_file::read_signing_key(&path)?);
     }
     let vkey = dir.join("log.vkey");
-    if let Some(evidence) = existing_log(dir, Some(vkey.clone())) {
+    // A record of a tree beyond the empty one shows that a key signed it.
+    let signed = LargestSigned::read(dir, origin)?
+        .filter(|r| r.size() > 0)
+        .map(|_| dir.join(crate::history::RECORD));
+    if let Some(evidence) = signed.or_else(|| existing_log(dir, Some(vkey.clone()))) {
         return Err(KeysError::Missing {
             key: path,
             evidence,
         });
     }
+    // The record first: a key never exists without one.
+    LargestSigned::create(dir, origin)?;
     let key = key_file::generate(origin, KeyType::Ed25519)?;
     key_file::write_signing_key(&path, &key)?;
     key_file::write_verifier_key(&vkey, &key.verifier_key())?;

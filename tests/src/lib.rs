@@ -128,6 +128,11 @@ pub fn verify(args: &[&str]) -> Output {
     Bin::CertlogVerify.command().args(args).output().unwrap()
 }
 
+/// Runs `certlogd` with `args` (a subcommand other than `serve`: `certlogd restore ...`).
+pub fn certlogd(args: &[&str]) -> Output {
+    Bin::Certlogd.command().args(args).output().unwrap()
+}
+
 /// Runs `certlog` with `args` only (no `--server`).
 pub fn certlog(args: &[&str]) -> Output {
     Bin::Certlog.command().args(args).output().unwrap()
@@ -782,7 +787,7 @@ fn terminate(mut child: Child, what: &str, stderr: impl Fn() -> String) -> ExitS
 }
 
 /// Copies a directory and everything in it.
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
