@@ -28,6 +28,7 @@ use criterion::{
 };
 use tokio::runtime::Runtime;
 
+use certlog_server::history::LargestSigned;
 use certlog_server::reader::{CachedTiles, StorageTiles};
 use certlog_server::sequencer::{self, BatchConfig, SequencerHandle, Started, Submission};
 use certlog_server::storage::{Backend, Batch, MemoryStorage, Storage};
@@ -192,8 +193,16 @@ impl Log {
             interval: Duration::from_millis(200),
             queue: 4 * BATCH,
         };
-        let started =
-            sequencer::start(storage.clone(), log_key(), config, Default::default()).unwrap();
+        // The record of the largest signed tree stays in memory: not measured here.
+        let signed = LargestSigned::in_memory(log_key().name());
+        let started = sequencer::start(
+            storage.clone(),
+            log_key(),
+            signed,
+            config,
+            Default::default(),
+        )
+        .unwrap();
         let (operator, certifier) = (
             key("certlog.example/log/operator", 2),
             key("cb.example/eucc", 3),

@@ -1,9 +1,12 @@
 //! `certlogd`'s command line (the binary is a call to [`main`]). A bare `certlogd` is
-//! `certlogd serve` with the defaults.
+//! `certlogd serve` with the defaults; `certlogd restore` puts a log's database back from a
+//! copy ([`crate::history::restore`]).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::ServeArgs;
+use crate::storage::Backend;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -24,7 +27,47 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the log (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Puts a log's database back from a copy of its data directory, with certlogd stopped:
+    /// the copy must be of this log and hold every tree its key signed (DIR/log.signed). A
+    /// database in DIR is moved aside, not deleted.
+    Restore(RestoreArgs),
+}
+
+#[derive(clap::Args)]
+struct RestoreArgs {
+    /// The copy of the data directory.
+    #[arg(long, value_name = "COPY_DIR")]
+    from: PathBuf,
+    /// The log's data directory, which holds its keys and DIR/log.signed.
+    #[arg(long, default_value = "certlog-data")]
+    data: PathBuf,
+    /// The embedded database of the log and the copy.
+    #[arg(long, value_enum, default_value = "fjall")]
+    storage: Backend,
+}
+
+/// Runs `certlogd restore`.
+fn restore(args: &RestoreArgs) -> ExitCode {
+    match crate::history::restore(&args.from, &args.data, args.storage) {
+        Ok(restored) => {
+            if let Some(aside) = &restored.replaced {
+                println!("moved the database it replaced to {}", aside.display());
+            }
+            println!(
+                "restored {} from {}: a tree of size {} (the log key signed up to size {})",
+                restored.database.display(),
+                args.from.display(),
+                restored.size,
+                restored.signed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("certlogd: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_tracing(json: bool) {
@@ -74,7 +117,11 @@ pub fn main() -> ExitCode {
     };
     let cli = Cli::parse_from(args);
     let args = match cli.command {
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
+        Some(Command::Restore(args)) => {
+            init_tracing(false);
+            return restore(&args);
+        }
         None => cli.serve,
     };
     init_tracing(args.log_json);

@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// The embedded database.
     #[arg(long, value_enum, default_value = "fjall")]
     pub storage: Backend,
+    /// The operator's verifier key (the file `certlog keygen` made beside the private key),
+    /// copied to DIR/operator.vkey when the log is created; without it, the first start makes
+    /// the pair in DIR, and operator.key is to be moved elsewhere. A later start refuses
+    /// another key.
+    #[arg(long, value_name = "FILE")]
+    pub operator_vkey: Option<PathBuf>,
     /// The log's origin, the name in its checkpoints (set when the log is created).
     #[arg(long, default_value = "certlog.local/log")]
     pub origin: String,

@@ -8,6 +8,7 @@
 //! | [`sequencer`] | the write path: batching, rules, atomic durable commits, checkpoints |
 //! | [`log`] | the log as front ends see it: submissions and reads with proofs |
 //! | [`grpc`], [`http`] | the certlog.v1 gRPC services and the tile API |
+//! | [`keys`], [`history`] | the keys, and the record of the largest tree the log key signed |
 //! | [`server`] | wiring and the listener |
 //! | [`tls`] | TLS and client certificates on the listener |
 //!
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod cosigner;
 pub mod grpc;
+pub mod history;
 pub mod http;
 pub mod keys;
 pub mod limits;

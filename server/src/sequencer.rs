@@ -3,8 +3,9 @@
 //! `batch_interval` for more after the first), applies the log's rules in order, and writes the
 //! batch (entries, tiles, records, status-map nodes, a closing map head entry and the signed
 //! checkpoint of the new tree) in one atomic,
-//! flushed storage commit. Only then is the new checkpoint published and every submitter
-//! answered: nothing is acknowledged before it is durable.
+//! flushed storage commit. Then the largest signed tree is recorded beside the key
+//! ([`crate::history`]), and only then is the new checkpoint published and every submitter
+//! answered: nothing is acknowledged before it is durable and recorded.
 //!
 //! If a commit fails, the sequencer stops for good and refuses everything after: what is on
 //! disk is then uncertain, and only a restart, which starts again from disk, is safe.
@@ -27,6 +28,7 @@ use certlog_verifier::{Checkpoint, Hash, SigningKey};
 use prost::Message as _;
 use tokio::sync::{oneshot, watch};
 
+use crate::history::LargestSigned;
 use crate::metrics::Metrics;
 use crate::reader::StorageTiles;
 use crate::status_map::{MapView, Opened, StatusMap};
@@ -219,6 +221,7 @@ impl LogState for BatchState<'_> {
 struct Sequencer {
     storage: Arc<dyn Storage>,
     log_key: SigningKey,
+    signed: LargestSigned,
     config: BatchConfig,
     range: CompactRange,
     tiles: TileBuffers,
@@ -252,10 +255,12 @@ pub struct Started {
     pub thread: std::thread::JoinHandle<()>,
 }
 
-/// Starts the sequencer over `storage`, resuming from what is on disk.
+/// Starts the sequencer over `storage`, resuming from what is on disk; `signed` must be the
+/// record of a tree that storage holds (see [`crate::history::open`]).
 pub fn start(
     storage: Arc<dyn Storage>,
     log_key: SigningKey,
+    mut signed: LargestSigned,
     config: BatchConfig,
     metrics: Arc<Metrics>,
 ) -> Result<Started, StorageError> {
@@ -290,6 +295,7 @@ pub fn start(
             text
         }
     };
+    signed.advance(size, root).map_err(recording)?;
     let opening = Instant::now();
     let (map, opened) = StatusMap::open(&*storage, size)?;
     let map = Arc::new(map);
@@ -309,6 +315,7 @@ pub fn start(
     let sequencer = Sequencer {
         storage,
         log_key,
+        signed,
         config,
         range,
         tiles,
@@ -329,6 +336,11 @@ pub fn start(
         map,
         thread,
     })
+}
+
+/// A failure to record the largest signed tree, as storage's.
+fn recording(e: crate::history::HistoryError) -> StorageError {
+    StorageError::Backend(format!("recording the largest signed tree: {e}"))
 }
 
 fn sign(log_key: &SigningKey, size: u64, root: Hash) -> Result<String, StorageError> {
@@ -572,6 +584,11 @@ impl Sequencer {
         if let Err(error) = self.map.apply(&map_changes) {
             return Err(Failed::answering(error, waiting));
         }
+        // Recorded before it leaves: a crash before this leaves the database ahead of the
+        // record, and the batch unacknowledged.
+        if let Err(error) = self.signed.advance(size, root) {
+            return Err(Failed::answering(recording(error), waiting));
+        }
         let published = Arc::new(Published {
             size,
             root,
@@ -671,6 +688,13 @@ pub(crate) mod tests {
         key("test.example/log", 1)
     }
 
+    /// A sequencer over `storage` with [`log_key`] and [`CONFIG`], recording the largest tree
+    /// it signed in memory.
+    fn start_in_memory(storage: Arc<dyn Storage>) -> Started {
+        let signed = LargestSigned::in_memory(log_key().name());
+        start(storage, log_key(), signed, CONFIG, Default::default()).unwrap()
+    }
+
     /// Checks everything stored against the entries alone: root, tiles, checkpoint, and the
     /// rules and status map replayed, whose every map head must match. Returns the number of
     /// statements (entries that are not map heads).
@@ -720,7 +744,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn batches_apply_the_rules_and_answer_every_submitter() {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
-        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
+        let started = start_in_memory(storage.clone());
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         let seq = started.handle;
         seq.submit(register(&operator, &cb)).await.unwrap();
@@ -753,7 +777,7 @@ pub(crate) mod tests {
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         let mut id = 0;
         for round in 0..3 {
-            let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
+            let started = start_in_memory(storage.clone());
             let size = started.published.borrow().size;
             assert_eq!(size, storage.size().unwrap());
             if round == 0 {
@@ -786,7 +810,7 @@ pub(crate) mod tests {
         commits: usize,
     ) -> (Arc<FailingStorage>, Started, SigningKey) {
         let storage = Arc::new(FailingStorage::new(commits));
-        let started = start(storage.clone(), log_key(), CONFIG, Default::default()).unwrap();
+        let started = start_in_memory(storage.clone());
         let (operator, cb) = (key("op.example", 2), key("cb.example", 3));
         started
             .handle

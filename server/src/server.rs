@@ -1,4 +1,5 @@
-//! Wiring: keys and storage from the data directory, the sequencer thread, and one listener
+//! Wiring: keys and storage from the data directory (refused when it may hold less than the
+//! log key signed), the sequencer thread, and one listener
 //! serving gRPC (certlog.v1, health, reflection) and HTTP (tiles), over TCP or TLS, until
 //! shutdown.
 
@@ -23,7 +24,7 @@ use crate::limits::{Limited, no_delay};
 use crate::log::Log;
 use crate::metrics::Metrics;
 use crate::tls::{Peer, TlsListener};
-use crate::{http, sequencer};
+use crate::{history, http, sequencer};
 
 /// How long a shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -62,18 +63,17 @@ pub async fn serve(
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating the data directory {}", args.data.display()))?;
     let cosigner_config = args.cosigner_config().map_err(anyhow::Error::msg)?;
-    let keys = load_or_create_keys(&args.data, &args.origin)?;
+    let keys = load_or_create_keys(&args.data, &args.origin, args.operator_vkey.as_deref())?;
     let opening = Instant::now();
-    let storage = args
-        .storage
-        .open(&args.data)
-        .context("opening the database")?;
+    // Refused when the database may hold less than the log key signed.
+    let (storage, signed) = history::open(&args.data, args.storage, &keys.log.verifier_key())?;
     // A start after a crash replays the journal here (see `Storage::flush`).
     tracing::info!(ms = opening.elapsed().as_millis() as u64, "storage opened");
     let metrics = Arc::new(Metrics::default());
     let started = sequencer::start(
         storage.clone(),
         keys.log.clone(),
+        signed,
         args.batch_config(),
         metrics.clone(),
     )
@@ -92,7 +92,7 @@ pub async fn serve(
         Log::new(
             storage,
             &started,
-            keys.operator.verifier_key(),
+            keys.operator,
             keys.log.verifier_key(),
             cosigner,
             metrics,

@@ -128,6 +128,11 @@ pub fn verify(args: &[&str]) -> Output {
     Bin::CertlogVerify.command().args(args).output().unwrap()
 }
 
+/// Runs `certlogd` with `args` (a subcommand other than `serve`: `certlogd restore ...`).
+pub fn certlogd(args: &[&str]) -> Output {
+    Bin::Certlogd.command().args(args).output().unwrap()
+}
+
 /// Runs `certlog` with `args` only (no `--server`).
 pub fn certlog(args: &[&str]) -> Output {
     Bin::Certlog.command().args(args).output().unwrap()
@@ -606,12 +611,22 @@ impl Log {
     /// Registers `certifier` for `schemes` with `certlog certifier register --wait`; returns
     /// the registration's index.
     pub fn register(&self, certifier: &Certifier, schemes: &[&str]) -> u64 {
-        let operator_key = self.operator_key_file();
+        self.register_with(&self.operator_key_file(), certifier, schemes)
+    }
+
+    /// Registers `certifier` for `schemes` as [`Log::register`] does, signed with the operator
+    /// key in the file `operator_key`.
+    pub fn register_with(
+        &self,
+        operator_key: &str,
+        certifier: &Certifier,
+        schemes: &[&str],
+    ) -> u64 {
         let mut args = vec![
             "certifier",
             "register",
             "--operator-key",
-            &operator_key,
+            operator_key,
             "--name",
             &certifier.name,
             "--vkey",
@@ -789,7 +804,7 @@ fn terminate(mut child: Child, what: &str, stderr: impl Fn() -> String) -> ExitS
 }
 
 /// Copies a directory and everything in it.
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

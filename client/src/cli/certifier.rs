@@ -11,7 +11,8 @@ use super::{Context, Output, receipt_output, signing_key, time_or_now};
 pub enum Command {
     /// Allows a certifier's key to publish under some schemes.
     Register {
-        /// The operator's private key (DIR/operator.key of the log).
+        /// The operator's private key, kept off the log server (the operator.key a log's first
+        /// start made in its DIR without --operator-vkey, moved elsewhere).
         #[arg(long)]
         operator_key: PathBuf,
         /// The certifier's name: the name of its key.

@@ -52,8 +52,8 @@ impl Backend {
         }
     }
 
-    /// Opens (or creates) the log in `dir`; refuses a directory that holds another backend's.
-    pub fn open(self, dir: &std::path::Path) -> Result<std::sync::Arc<dyn Storage>> {
+    /// Refuses a directory that holds another backend's log.
+    pub fn refuse_others(self, dir: &std::path::Path) -> Result<()> {
         for other in Backend::ALL.into_iter().filter(|b| *b != self) {
             if other.path(dir).exists() {
                 return Err(StorageError::Backend(format!(
@@ -63,6 +63,12 @@ impl Backend {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Opens (or creates) the log in `dir`; refuses a directory that holds another backend's.
+    pub fn open(self, dir: &std::path::Path) -> Result<std::sync::Arc<dyn Storage>> {
+        self.refuse_others(dir)?;
         let path = self.path(dir);
         Ok(match self {
             Backend::Fjall => std::sync::Arc::new(KvStorage(Fjall::open(&path)?)),
