@@ -30,7 +30,7 @@ use prost::Message as _;
 use crate::tiles::{TileClient, TilesError, TreeTiles};
 
 /// The version of the state format.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// Entry bundles downloaded at once.
 const BUNDLES_IN_FLIGHT: usize = 8;
@@ -167,6 +167,8 @@ impl AuditState {
                 .collect(),
             map_root: self.replay.map_root().0.to_vec(),
             map_heads: self.replay.map_heads,
+            map_head_times: state.map_heads.iter().map(|(time, _)| *time).collect(),
+            map_head_indexes: state.map_heads.iter().map(|(_, index)| *index).collect(),
         }
         .encode_to_vec()
     }
@@ -213,6 +215,14 @@ impl AuditState {
             let key = status_key(&record.scheme, &record.certificate_id);
             state.statuses.insert(key, record);
         }
+        if m.map_head_times.len() != m.map_head_indexes.len() {
+            return Err("the map heads' times and indexes do not pair up".into());
+        }
+        state.map_heads = m
+            .map_head_times
+            .into_iter()
+            .zip(m.map_head_indexes)
+            .collect();
         let pending = m
             .pending
             .iter()
@@ -309,6 +319,8 @@ pub struct Counts {
     pub certifiers_registered: u64,
     /// Certifiers retired.
     pub certifiers_retired: u64,
+    /// Certifiers given a new key.
+    pub certifier_keys_rotated: u64,
     /// Map heads checked.
     pub map_heads: u64,
 }
@@ -323,6 +335,7 @@ impl Counts {
             Applied::StatusChanged(_) => &mut self.reinstated,
             Applied::CertifierRegistered => &mut self.certifiers_registered,
             Applied::CertifierRetired => &mut self.certifiers_retired,
+            Applied::CertifierKeyRotated => &mut self.certifier_keys_rotated,
             Applied::MapHead => &mut self.map_heads,
         };
         *n += 1;

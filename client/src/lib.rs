@@ -21,8 +21,8 @@ use certlog_verifier::bundle::{Expected, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
 use certlog_verifier::merkle::{self, leaf_hash};
 use certlog_verifier::proto::{
-    Certificate, CertificateStatus, CertifierRegistered, CertifierRetired, StatusChanged,
-    StatusRecord, statement,
+    Certificate, CertificateStatus, CertifierKeyRotated, CertifierRegistered, CertifierRetired,
+    StatusChanged, StatusRecord, statement,
 };
 use certlog_verifier::{Hash, SignedCheckpoint, SigningKey, VerifierKey, certificate};
 use prost::Message as _;
@@ -255,6 +255,7 @@ enum Call {
     Register,
     Retire,
     ChangeStatus,
+    Rotate,
 }
 
 /// A connection to a log; clones share the connection.
@@ -354,6 +355,7 @@ impl Client {
             Call::Register => self.admin.register_certifier(request).await,
             Call::Retire => self.admin.retire_certifier(request).await,
             Call::ChangeStatus => self.admin.change_status(request).await,
+            Call::Rotate => self.admin.rotate_certifier_key(request).await,
         }?;
         self.receipt(leaf, response.into_inner())
     }
@@ -426,6 +428,15 @@ impl Client {
         wait: bool,
     ) -> Result<Receipt, ClientError> {
         self.send(Call::Retire, entry, wait).await
+    }
+
+    /// Submits an operator's rotation of a certifier's key.
+    pub async fn rotate_certifier_key(
+        &mut self,
+        entry: Vec<u8>,
+        wait: bool,
+    ) -> Result<Receipt, ClientError> {
+        self.send(Call::Rotate, entry, wait).await
     }
 
     /// Submits an operator's status change.
@@ -742,6 +753,7 @@ pub fn retire_certifier(
     operator: &SigningKey,
     name: &str,
     reason: &str,
+    compromised_since: Option<i64>,
     now: i64,
 ) -> Result<Vec<u8>, ClientError> {
     sign(
@@ -750,6 +762,24 @@ pub fn retire_certifier(
             name: name.into(),
             reason: reason.into(),
             retired_at: now,
+            compromised_since: compromised_since.unwrap_or(0),
+        }),
+    )
+}
+
+/// The operator's entry giving a certifier a new key (named as the certifier).
+pub fn rotate_certifier_key(
+    operator: &SigningKey,
+    vkey: &VerifierKey,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<u8>, ClientError> {
+    sign(
+        operator,
+        statement::Body::CertifierKeyRotated(CertifierKeyRotated {
+            vkey: vkey.to_string(),
+            reason: reason.into(),
+            rotated_at: now,
         }),
     )
 }

@@ -434,4 +434,14 @@ impl Admin for AdminService {
             .await
             .map(Response::new)
     }
+
+    async fn rotate_certifier_key(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        self.authenticate(&request)?;
+        submit(&self.log, request.into_inner(), Channel::Rotate)
+            .await
+            .map(Response::new)
+    }
 }

@@ -48,6 +48,8 @@ pub enum Channel {
     Retire,
     /// `Admin.ChangeStatus`.
     OperatorStatus,
+    /// `Admin.RotateCertifierKey`.
+    Rotate,
 }
 
 impl Channel {
@@ -65,6 +67,7 @@ impl Channel {
                     Channel::OperatorStatus,
                     Some(Body::OperatorStatusChanged(_))
                 )
+                | (Channel::Rotate, Some(Body::CertifierKeyRotated(_)))
         )
     }
 
@@ -76,6 +79,7 @@ impl Channel {
             Channel::Register => "RegisterCertifier takes a CertifierRegistered statement",
             Channel::Retire => "RetireCertifier takes a CertifierRetired statement",
             Channel::OperatorStatus => "ChangeStatus takes an operator_status_changed statement",
+            Channel::Rotate => "RotateCertifierKey takes a CertifierKeyRotated statement",
         }
     }
 }
@@ -161,6 +165,17 @@ impl LogState for Committed<'_> {
 
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, StorageError> {
         self.0.status(key)
+    }
+
+    fn batch_start_at(&self, time: i64) -> Result<u64, StorageError> {
+        match self.0.batch_start_at(time)? {
+            Some(start) => Ok(start),
+            None => self.0.size(),
+        }
+    }
+
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>, StorageError> {
+        self.0.changed_by(certifier, from)
     }
 }
 
@@ -554,9 +569,7 @@ impl Log {
                 let certifier = self.storage.certifier(&record.certifier)?.ok_or_else(|| {
                     LogError::Unavailable(format!("certifier {} is missing", record.certifier))
                 })?;
-                (bundle.registration, bundle.registration_proof) =
-                    proof(certifier.registered_index)?;
-                bundle.registration_index = certifier.registered_index;
+                bundle.certifier = Some(certifier);
                 bundle.scheme = record.scheme.clone();
                 bundle.certificate_id = record.certificate_id.clone();
                 bundle.status = Some(record);
@@ -579,6 +592,10 @@ impl Log {
         }
         let map = self.map.view(&*self.storage)?;
         bundle.status_proof = Some(status_map::prove(&map, &key)?.proof);
+        if let Some(record) = &bundle.status {
+            let certifier = certificate::certifier_key(&record.certifier);
+            bundle.certifier_proof = Some(status_map::prove(&map, &certifier)?.proof);
+        }
         if since > 0 && since < size {
             let (_, proof) = self.consistency_proof(since, size)?;
             bundle.consistency_from = since;

@@ -190,6 +190,8 @@ struct BatchState<'a> {
     certifiers: HashMap<String, CertifierRecord>,
     certifiers_read: RefCell<HashMap<String, Option<CertifierRecord>>>,
     statuses: HashMap<Hash, StatusRecord>,
+    /// The index at which the batch began.
+    start: u64,
 }
 
 impl LogState for BatchState<'_> {
@@ -215,6 +217,24 @@ impl LogState for BatchState<'_> {
             None => self.map.status(key),
         }
     }
+
+    fn batch_start_at(&self, time: i64) -> Result<u64, StorageError> {
+        Ok(self.storage.batch_start_at(time)?.unwrap_or(self.start))
+    }
+
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>, StorageError> {
+        let mut keys: BTreeSet<Hash> = self
+            .storage
+            .changed_by(certifier, from)?
+            .into_iter()
+            .collect();
+        keys.extend(self.statuses.iter().filter_map(|(key, r)| {
+            let by_it = r.certifier == certifier
+                && r.history.iter().any(|s| !s.by_operator && s.index >= from);
+            by_it.then_some(*key)
+        }));
+        Ok(keys.into_iter().collect())
+    }
 }
 
 /// The sequencer's own state: the right edge of the tree and the partial tiles.
@@ -228,6 +248,8 @@ struct Sequencer {
     map: Arc<StatusMap>,
     published: watch::Sender<Arc<Published>>,
     metrics: Arc<Metrics>,
+    /// The time of the last map head: the next is not earlier.
+    last_map_head_time: i64,
 }
 
 /// A batch that could not be written, and the submitters still to be told.
@@ -312,7 +334,9 @@ pub fn start(
         checkpoint,
     }));
     let (queue, submissions) = std::sync::mpsc::sync_channel(config.queue);
+    let last_map_head_time = last_map_head_time(&*storage, size)?;
     let sequencer = Sequencer {
+        last_map_head_time,
         storage,
         log_key,
         signed,
@@ -336,6 +360,22 @@ pub fn start(
         map,
         thread,
     })
+}
+
+/// The time of the log's last entry, a map head (0 for an empty log).
+fn last_map_head_time(storage: &dyn Storage, size: u64) -> Result<i64, StorageError> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(0);
+    };
+    let bytes = storage
+        .entry(last)?
+        .ok_or_else(|| StorageError::Corrupt(format!("entry {last} is missing")))?;
+    // Every batch ends with a map head; anything else (never written by the sequencer) has
+    // no time to keep to.
+    match certlog_verifier::entry::decode_entry(&bytes).map(|e| e.body) {
+        Ok(Some(entry::Body::MapHead(head))) => Ok(head.timestamp),
+        _ => Ok(0),
+    }
 }
 
 /// A failure to record the largest signed tree, as storage's.
@@ -464,6 +504,7 @@ impl Sequencer {
             certifiers: HashMap::new(),
             certifiers_read: RefCell::default(),
             statuses: HashMap::new(),
+            start: start_size,
         };
         let mut out = Batch::default();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
@@ -496,9 +537,17 @@ impl Sequencer {
                     let _ = reply.send(answer);
                     continue;
                 }
-                Ok(Change::Certifier { name, record }) => {
+                Ok(Change::Certifier {
+                    name,
+                    record,
+                    restored,
+                }) => {
                     state.certifiers.insert(name.clone(), record.clone());
                     out.certifiers.push((name, record));
+                    for (key, record) in restored {
+                        state.statuses.insert(key, record.clone());
+                        out.statuses.push((key, record, index));
+                    }
                 }
                 Ok(Change::Status { key, record }) => {
                     state.statuses.insert(key, record.clone());
@@ -534,6 +583,12 @@ impl Sequencer {
             for (key, record, _) in &out.statuses {
                 update.set(*key, certificate::status_record_hash(record));
             }
+            for (name, record) in &out.certifiers {
+                update.set(
+                    certificate::certifier_key(name),
+                    certificate::certifier_record_hash(record),
+                );
+            }
             update.finish()
         };
         // The view reads the top: let it go before the top is updated.
@@ -547,11 +602,15 @@ impl Sequencer {
         };
         out.map_cells = crate::status_map::stored_cells(&map_changes);
         let head_index = self.range.size();
+        // The log's time never goes back (a compromise time maps to one batch: rules.rs).
+        let timestamp = unix_now().max(self.last_map_head_time);
+        self.last_map_head_time = timestamp;
+        out.map_head = Some((start_size, timestamp));
         let head = Entry {
             body: Some(entry::Body::MapHead(MapHead {
                 root: map_root.0.to_vec(),
                 tree_size: head_index,
-                timestamp: unix_now(),
+                timestamp,
             })),
         }
         .encode_to_vec();

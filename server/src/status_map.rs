@@ -949,11 +949,14 @@ mod tests {
         storage.commit(&head(root)).unwrap();
         assert_eq!(StatusMap::open(&storage, 1).unwrap().1, Opened::Loaded);
         let records = storage
-            .statuses(&EMPTY, &Hash([0xff; 32]), usize::MAX)
+            .status_encodings(&EMPTY, &Hash([0xff; 32]), usize::MAX)
             .unwrap();
         let copy = MemoryStorage::default();
         let mut batch = head(root);
-        batch.statuses = records.into_iter().map(|(k, r)| (k, r, 0)).collect();
+        batch.statuses = records
+            .into_iter()
+            .map(|(k, r)| (k, StatusRecord::decode(&r[..]).unwrap(), 0))
+            .collect();
         copy.commit(&batch).unwrap();
         assert_eq!(StatusMap::open(&copy, 1).unwrap().1, Opened::Rebuilt);
         assert_eq!(copy.map_cells(0..u32::MAX).unwrap(), cells);

@@ -648,6 +648,18 @@ impl Log {
         certifier
     }
 
+    /// Writes a certificate as JSON into the work directory, named after its scheme and ID;
+    /// returns the file.
+    pub fn write_certificate(&self, certificate: &Certificate) -> String {
+        let name: String = format!("{}-{}", certificate.scheme, certificate.certificate_id)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let file = self.work_path(&format!("{name}.json"));
+        std::fs::write(&file, serde_json::to_string(certificate).unwrap()).unwrap();
+        file
+    }
+
     /// Submits a certificate file with `certlog submit --wait --json`; returns the receipt.
     pub fn submit(&self, file: &Path, certifier: &Certifier) -> serde_json::Value {
         self.cli_json(&[

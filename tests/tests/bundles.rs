@@ -191,17 +191,6 @@ fn bundles_prove_issuance_and_status_offline() {
     assert!(out.contains("firmware"), "{out}");
 }
 
-/// Writes a certificate as JSON into the work directory; returns the file.
-fn write_certificate(
-    log: &Log,
-    name: &str,
-    certificate: &certlog_verifier::proto::Certificate,
-) -> String {
-    let file = log.work_path(name);
-    std::fs::write(&file, serde_json::to_string(certificate).unwrap()).unwrap();
-    file
-}
-
 #[test]
 fn a_bundle_answers_only_for_the_certificate_asked_about() {
     let log = Log::start();
@@ -214,7 +203,7 @@ fn a_bundle_answers_only_for_the_certificate_asked_about() {
     // same firmware digest. Then the camera's EUCC certificate is revoked.
     let mut copy = read_example("eucc-camera.json");
     copy.scheme = "ETSI-EN-303-645".into();
-    let copy_file = write_certificate(&log, "copy.json", &copy);
+    let copy_file = log.write_certificate(&copy);
     log.submit(Path::new(&copy_file), &etsi);
     change(&log, &eucc, "revoke", EUCC, "key compromise");
     let copied = ("ETSI-EN-303-645", EUCC.1);
@@ -283,7 +272,7 @@ fn a_bundle_answers_only_for_the_certificate_asked_about() {
     // refused by the log, naming the field and the character.
     let mut invisible = read_example("eucc-camera.json");
     invisible.certificate_id.push('\u{200B}');
-    let file = write_certificate(&log, "invisible.json", &invisible);
+    let file = log.write_certificate(&invisible);
     let size = log.tree_size();
     let output = log.cli(&["submit", &file, "--key", lookalike.key_arg(), "--wait"]);
     assert!(!output.status.success(), "{}", describe(&output));
@@ -317,10 +306,22 @@ fn any_changed_byte_or_another_key_fails() {
             Box::new(move |b| flip(&mut b.entry_proof[0], 7)),
         ),
         (
-            "registration",
+            "certifier record",
+            Box::new(|b| b.certifier.as_mut().unwrap().schemes.push("Matter".into())),
+        ),
+        (
+            "certifier key",
+            Box::new(|b| b.certifier.as_mut().unwrap().key_index += 1),
+        ),
+        (
+            "certifier proof",
             Box::new(move |b| {
-                let at = b.registration.len() / 2;
-                flip(&mut b.registration, at)
+                let s = b.certifier_proof.as_mut().unwrap();
+                if s.siblings.is_empty() {
+                    s.depth += 1
+                } else {
+                    flip(&mut s.siblings[0], 3)
+                }
             }),
         ),
         (

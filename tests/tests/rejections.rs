@@ -184,6 +184,7 @@ async fn certifier_registry_rules() {
                 name: "cb.example".into(),
                 reason: "self-retirement".into(),
                 retired_at: 1_790_000_000,
+                compromised_since: 0,
             }),
         ),
         Code::PermissionDenied,
@@ -684,7 +685,7 @@ async fn status_changes_follow_the_rules() {
     ]);
     assert!(!output.status.success(), "{}", describe(&output));
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("NotFound"),
+        String::from_utf8_lossy(&output.stderr).contains("EUCC/EUCC-404 is not in the log"),
         "{}",
         describe(&output)
     );
@@ -946,6 +947,7 @@ async fn malformed_entries_and_wrong_services() {
             name: "cb.example".into(),
             reason: "r".into(),
             retired_at: 1_790_000_000,
+            compromised_since: 0,
         }),
     );
     s.refused(
@@ -1102,7 +1104,7 @@ async fn reads_beyond_the_tree_are_refused() {
         (vec!["checkpoint", "--size", &beyond], "OutOfRange"),
         (
             vec!["status", "--scheme", "EUCC", "--id", "EUCC-404"],
-            "NotFound",
+            "EUCC/EUCC-404 is not in the log (proven absent",
         ),
     ] {
         let output = s.log.cli(&args);

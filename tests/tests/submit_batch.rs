@@ -28,7 +28,8 @@ async fn one_bad_entry_leaves_the_others_and_gets_what_submit_gives() {
     let size_before = log.tree_size();
 
     let operator =
-        certlog_client::retire_certifier(&log.operator_key(), "cb.example/eucc", "x", 1).unwrap();
+        certlog_client::retire_certifier(&log.operator_key(), "cb.example/eucc", "x", None, 1)
+            .unwrap();
     let entries = vec![
         issue_entry(&key, certificate("EUCC", "BATCH-1")),
         forged(&key, "BATCH-2"),

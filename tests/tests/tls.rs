@@ -332,9 +332,14 @@ async fn admin_needs_a_client_certificate_of_the_client_ca_and_the_log_stays_ope
         tonic::Code::Unauthenticated,
         "client certificate",
     );
-    let retirement =
-        certlog_client::retire_certifier(&log.operator_key(), "cb.example", "gone", 1_790_000_001)
-            .unwrap();
+    let retirement = certlog_client::retire_certifier(
+        &log.operator_key(),
+        "cb.example",
+        "gone",
+        None,
+        1_790_000_001,
+    )
+    .unwrap();
     certlog_tests::assert_refused(
         anonymous.retire_certifier(retirement, true).await,
         tonic::Code::Unauthenticated,

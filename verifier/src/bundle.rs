@@ -9,8 +9,9 @@
 //! It checks, in order: the checkpoint's signature and the witness quorum; that the tree
 //! extends the one the device trusts, if any (rollback protection); the inclusion of the
 //! checkpoint's last entry, a map head, and its freshness; that the bundle is for the expected
-//! certificate; the inclusion of the issuing entry and of the certifier's registration; the
-//! certifier's signature; the certificate's fields (docs/trust.md "Identifiers and text"); the
+//! certificate; the inclusion of the issuing entry; the certifier's record under the map head
+//! (its keys over time, its schemes, whether it was found compromised); the certifier's
+//! signature, with the key it had at the entry; the certificate's fields (docs/trust.md "Identifiers and text"); the
 //! status record against the map head (or the certificate's absence); the firmware digest, an
 //! extra condition on top of the identity; the validity dates.
 //!
@@ -35,15 +36,17 @@ use alloc::vec::Vec;
 
 use prost::Message as _;
 
-use crate::certificate::{self, CertificateError, status_key, status_record_hash};
+use crate::certificate::{
+    self, CertificateError, certifier_key, certifier_record_hash, status_key, status_record_hash,
+};
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::cosignature::{Cosignature, CosignatureError};
 use crate::entry::{self, EntryError};
 use crate::key::VerifierKey;
 use crate::merkle::{self, Hash, ProofError, leaf_hash};
 use crate::proto::{
-    Certificate, CertificateStatus, MapHead, ProofBundle, StatusRecord, entry as entry_pb,
-    statement,
+    Certificate, CertificateStatus, CertifierRecord, MapHead, ProofBundle, StatusRecord,
+    entry as entry_pb, statement,
 };
 use crate::status_map::{self, StatusProofError};
 
@@ -137,6 +140,9 @@ pub enum Standing {
     NotYetValid,
     /// Not in the log: proven absent from the status map.
     Absent,
+    /// Revoked with every certificate its certifier logged after its key was compromised (as
+    /// the operator retired it), whatever its own status record says.
+    CertifierCompromised,
 }
 
 impl Standing {
@@ -150,6 +156,7 @@ impl Standing {
             Standing::Expired => "expired",
             Standing::NotYetValid => "not yet valid",
             Standing::Absent => "absent",
+            Standing::CertifierCompromised => "revoked: certifier compromised",
         }
     }
 }
@@ -173,6 +180,8 @@ pub struct Verified {
     pub certificate: Option<Certificate>,
     /// Its status record, when in the log.
     pub record: Option<StatusRecord>,
+    /// The record of the certifier that issued it, when in the log.
+    pub certifier: Option<CertifierRecord>,
 }
 
 impl Verified {
@@ -248,6 +257,9 @@ pub enum BundleError {
     /// The status proof fails.
     #[error("status: {0}")]
     StatusProof(#[from] StatusProofError),
+    /// The certifier's record is not in the map head's status map.
+    #[error("certifier: {0}")]
+    CertifierProof(StatusProofError),
     /// The bundle is about another certificate than the one asked about.
     #[error("the bundle is for {found}, not for the expected {expected}")]
     OtherCertificate {
@@ -409,6 +421,7 @@ pub fn verify_bundle(
             map_head,
             certificate: None,
             record: None,
+            certifier: None,
         });
     }
 
@@ -450,39 +463,36 @@ pub fn verify_bundle(
         )));
     }
 
-    // The certifier's key, from its registration in the log.
-    check_inclusion(
-        "the registration",
-        &b.registration,
-        b.registration_index,
-        &b.registration_proof,
-        &checkpoint,
-    )?;
-    let entry_pb::Body::SignedStatement(reg) = decode_entry("the registration", &b.registration)?
-    else {
-        return Err(BundleError::Malformed(
-            "the registration entry is a map head",
-        ));
-    };
-    let reg = entry::decode_statement(&reg).map_err(|error| BundleError::Entry {
-        what: "the registration",
-        error,
-    })?;
-    let Some(statement::Body::CertifierRegistered(reg)) = reg.body else {
-        return Err(BundleError::Malformed(
-            "the registration entry registers no certifier",
-        ));
-    };
-    let certifier: VerifierKey = reg
-        .vkey
-        .parse()
-        .map_err(|_| BundleError::Malformed("the registered key is not a vkey"))?;
-    if b.registration_index >= b.entry_index || !reg.schemes.contains(&certificate.scheme) {
+    // The certifier's state, under the map head: its keys, schemes, and whether it was found
+    // compromised.
+    let certifier = b
+        .certifier
+        .ok_or(BundleError::Malformed("the bundle has no certifier record"))?;
+    let certifier_proof = b
+        .certifier_proof
+        .as_ref()
+        .ok_or(BundleError::Malformed("the bundle has no certifier proof"))?;
+    status_map::verify(
+        &map_root,
+        &certifier_key(&signed.signer),
+        Some(&certifier_record_hash(&certifier)),
+        certifier_proof,
+    )
+    .map_err(BundleError::CertifierProof)?;
+    if certifier.registered_index >= b.entry_index
+        || !certifier.schemes.contains(&certificate.scheme)
+    {
         return Err(BundleError::Malformed(
             "the certifier was not registered for the scheme before it",
         ));
     }
-    entry::verify_statement(&signed, &certifier).map_err(BundleError::CertifierSignature)?;
+    let vkey = key_at(&certifier, b.entry_index).ok_or(BundleError::Malformed(
+        "the certifier had no key at the entry",
+    ))?;
+    let signing_key: VerifierKey = vkey
+        .parse()
+        .map_err(|_| BundleError::Malformed("the certifier's key is not a vkey"))?;
+    entry::verify_statement(&signed, &signing_key).map_err(BundleError::CertifierSignature)?;
     certificate::validate(&certificate)?;
 
     // The status, under the map head.
@@ -516,7 +526,11 @@ pub fn verify_bundle(
         }
     }
 
+    let compromised = certifier
+        .compromised_index
+        .is_some_and(|from| b.entry_index >= from);
     let standing = match record.status() {
+        _ if compromised => Standing::CertifierCompromised,
         CertificateStatus::Suspended => Standing::Suspended,
         CertificateStatus::Revoked => Standing::Revoked,
         CertificateStatus::Withdrawn => Standing::Withdrawn,
@@ -536,7 +550,21 @@ pub fn verify_bundle(
         map_head,
         certificate: Some(certificate),
         record: Some(record),
+        certifier: Some(certifier),
     })
+}
+
+/// The key a certifier signed with at `index`: the current one from its `key_index`, an
+/// earlier one within its range.
+fn key_at(certifier: &CertifierRecord, index: u64) -> Option<&str> {
+    if index >= certifier.key_index {
+        return Some(&certifier.vkey);
+    }
+    certifier
+        .earlier_keys
+        .iter()
+        .find(|k| k.from_index <= index && index < k.until_index)
+        .map(|k| k.vkey.as_str())
 }
 
 #[cfg(test)]

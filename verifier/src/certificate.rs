@@ -6,7 +6,7 @@ use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::merkle::Hash;
-use crate::proto::{Certificate, CertificateStatus, StatusRecord};
+use crate::proto::{Certificate, CertificateStatus, CertifierRecord, StatusRecord};
 use crate::text::{self, TextError, check_text};
 
 /// Why a certificate was refused.
@@ -188,12 +188,30 @@ pub fn status_key(scheme: &str, certificate_id: &str) -> Hash {
     Hash(h.finalize().into())
 }
 
+/// The context string of the status-map keys of certifiers.
+const CERTIFIER_KEY_CONTEXT: &[u8] = b"certlog/v1/certifier-key\n";
+
+/// The status-map key of a certifier's record (docs/trust.md "The certifier's state"): SHA-256
+/// of a context string and its name. The contexts keep it apart from every certificate's key.
+pub fn certifier_key(name: &str) -> Hash {
+    let mut h = Sha256::new();
+    h.update(CERTIFIER_KEY_CONTEXT);
+    h.update(name.as_bytes());
+    Hash(h.finalize().into())
+}
+
+/// The value a certifier's record has in the status map: SHA-256 of its protobuf encoding.
+pub fn certifier_record_hash(record: &CertifierRecord) -> Hash {
+    encoded_status_record_hash(&record.encode_to_vec())
+}
+
 /// The value a status record has in the status map: SHA-256 of its protobuf encoding.
 pub fn status_record_hash(record: &StatusRecord) -> Hash {
     encoded_status_record_hash(&record.encode_to_vec())
 }
 
-/// [`status_record_hash`] of a record already encoded (as a log stores it).
+/// [`status_record_hash`] (or [`certifier_record_hash`]) of a record already encoded (as a log
+/// stores it).
 pub fn encoded_status_record_hash(encoding: &[u8]) -> Hash {
     Hash(Sha256::digest(encoding).into())
 }

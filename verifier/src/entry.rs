@@ -150,6 +150,7 @@ mod tests {
             name: "cb.example".into(),
             reason: "closed".into(),
             retired_at: 1,
+            compromised_since: 0,
         })
     }
 

@@ -6,7 +6,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::certificate::status_record_hash;
+use crate::certificate::{certifier_key, certifier_record_hash, status_record_hash};
 use crate::entry;
 use crate::key::VerifierKey;
 use crate::merkle::Hash;
@@ -68,6 +68,8 @@ pub enum Applied {
     CertifierRegistered,
     /// A certifier was retired.
     CertifierRetired,
+    /// A certifier was given a new key.
+    CertifierKeyRotated,
     /// A map head, whose root matched the replayed map.
     MapHead,
 }
@@ -135,11 +137,12 @@ impl Replay {
             map_heads,
         } = parts;
         let before: BTreeMap<Hash, Option<Hash>> = pending.into_iter().collect();
+        let values = map_values(&state);
         let empty = MemoryMap::default();
         let mut update = MapUpdate::new(&empty);
-        for (key, record) in &state.statuses {
+        for (key, value) in &values {
             match before.get(key) {
-                None => update.set(*key, status_record_hash(record)),
+                None => update.set(*key, *value),
                 Some(Some(value)) => update.set(*key, *value),
                 Some(None) => {}
             }
@@ -149,10 +152,7 @@ impl Replay {
         map.apply(changes);
         let pending = before
             .keys()
-            .map(|key| {
-                let record = state.statuses.get(key).ok_or(PartsError(*key))?;
-                Ok((*key, status_record_hash(record)))
-            })
+            .map(|key| Ok((*key, *values.get(key).ok_or(PartsError(*key))?)))
             .collect::<Result<Vec<_>, PartsError>>()?;
         Ok(Replay {
             operator,
@@ -238,7 +238,7 @@ impl Replay {
                     entry::verify_statement(signed, &key).map_err(|e| rule(RuleError::Entry(e)))?;
                 }
                 let change = rules::apply(signed, &statement, index, &self.state).map_err(rule)?;
-                self.record(change)
+                self.record(change, index)
             }
         };
         self.size += 1;
@@ -246,30 +246,42 @@ impl Replay {
     }
 
     /// Records a change in the state; what it did.
-    fn record(&mut self, change: Change) -> Applied {
-        match change {
+    fn record(&mut self, change: Change, index: u64) -> Applied {
+        let applied = match &change {
+            Change::Status { record, .. } if record.last_change_index == record.issued_index => {
+                Applied::CertificateIssued
+            }
+            Change::Status { record, .. } => Applied::StatusChanged(record.status()),
+            Change::Certifier { record, .. } if record.retired_index == Some(index) => {
+                Applied::CertifierRetired
+            }
+            Change::Certifier { record, .. } if record.registered_index == index => {
+                Applied::CertifierRegistered
+            }
+            Change::Certifier { .. } => Applied::CertifierKeyRotated,
+            Change::MapHead => Applied::MapHead,
+        };
+        match &change {
             Change::Status { key, record } => {
-                let applied = if record.last_change_index == record.issued_index {
-                    Applied::CertificateIssued
-                } else {
-                    Applied::StatusChanged(record.status())
-                };
-                self.pending.push((key, status_record_hash(&record)));
-                self.state.statuses.insert(key, record);
-                applied
+                self.pending.push((*key, status_record_hash(record)));
             }
-            change => {
-                let applied = match &change {
-                    Change::Certifier { record, .. } if record.retired_index.is_some() => {
-                        Applied::CertifierRetired
-                    }
-                    Change::MapHead => Applied::MapHead,
-                    _ => Applied::CertifierRegistered,
-                };
-                self.state.record(change);
-                applied
+            Change::Certifier {
+                name,
+                record,
+                restored,
+            } => {
+                self.pending
+                    .push((certifier_key(name), certifier_record_hash(record)));
+                self.pending.extend(
+                    restored
+                        .iter()
+                        .map(|(key, record)| (*key, status_record_hash(record))),
+                );
             }
+            Change::MapHead => {}
         }
+        self.state.record(change);
+        applied
     }
 
     /// Takes the pending changes into the map and compares its root with the map head's.
@@ -290,6 +302,18 @@ impl Replay {
                 reason: alloc::format!("it claims to cover {} entries", head.tree_size),
             });
         }
+        // The log's time never goes back: a compromise time maps to one batch.
+        if let Some((before, _)) = self.state.map_heads.last()
+            && head.timestamp < *before
+        {
+            return Err(ReplayError::MapHead {
+                index,
+                reason: alloc::format!(
+                    "its time {} is before the previous map head's {before}",
+                    head.timestamp
+                ),
+            });
+        }
         if claimed != computed {
             return Err(ReplayError::MapRoot {
                 index,
@@ -297,9 +321,24 @@ impl Replay {
                 computed,
             });
         }
+        self.state.record_map_head(index, head.timestamp);
         self.map_heads += 1;
         Ok(())
     }
+}
+
+/// The value of every key of the status map: the certificates' status records and the
+/// certifiers' records.
+fn map_values(state: &MemoryState) -> BTreeMap<Hash, Hash> {
+    let statuses = state
+        .statuses
+        .iter()
+        .map(|(key, record)| (*key, status_record_hash(record)));
+    let certifiers = state
+        .certifiers
+        .iter()
+        .map(|(name, record)| (certifier_key(name), certifier_record_hash(record)));
+    statuses.chain(certifiers).collect()
 }
 
 #[cfg(test)]
@@ -335,6 +374,7 @@ mod tests {
             name: "other.example".into(),
             reason: "r".into(),
             retired_at: 2,
+            compromised_since: 0,
         });
         // (signer, statement) per batch; indexes count the map heads.
         let batches: Vec<Vec<(&SigningKey, statement::Body)>> = vec![

@@ -4,14 +4,15 @@
 //! back the [`Change`] an entry makes, so they cannot disagree.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::certificate::{self, CertificateError, status_key, transition_allowed};
 use crate::entry::{self, EntryError};
 use crate::key::{KeyError, KeyType, VerifierKey};
 use crate::merkle::Hash;
 use crate::proto::{
-    CertificateStatus, CertifierRecord, Entry, SignedStatement, Statement, StatusChanged,
-    StatusRecord, statement,
+    CertificateStatus, CertifierKey, CertifierRecord, Entry, SignedStatement, Statement,
+    StatusChanged, StatusRecord, StatusStep, statement,
 };
 use crate::text::{self, TextError};
 
@@ -25,17 +26,29 @@ pub trait LogState {
 
     /// The status record of a certificate, by status-map key.
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, Self::Error>;
+
+    /// The index at which the first batch whose map head's time is at or after `time` begins;
+    /// when no map head is that late, the index at which the batch being sequenced began (the
+    /// index after the last map head). Map head times never go back.
+    fn batch_start_at(&self, time: i64) -> Result<u64, Self::Error>;
+
+    /// The status-map keys of the certificates whose status `certifier` changed (itself, not
+    /// the operator) at an index at or after `from`, each once.
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>, Self::Error>;
 }
 
 /// What an accepted entry changes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    /// A certifier registered or retired: its new record.
+    /// A certifier registered, given a new key or retired: its new record, and the status
+    /// records a retirement as compromised restored (its changes from then on voided).
     Certifier {
         /// The certifier's key name.
         name: String,
         /// Its record after the entry.
         record: CertifierRecord,
+        /// Status records restored, by status-map key.
+        restored: Vec<(Hash, StatusRecord)>,
     },
     /// A certificate issued or its status changed: its new status record.
     Status {
@@ -217,6 +230,7 @@ pub fn required_signer(statement: &Statement) -> Signer {
         Some(
             statement::Body::CertifierRegistered(_)
             | statement::Body::CertifierRetired(_)
+            | statement::Body::CertifierKeyRotated(_)
             | statement::Body::OperatorStatusChanged(_),
         ) => Signer::Operator,
         _ => Signer::Certifier,
@@ -403,6 +417,7 @@ pub fn apply<S: LogState>(
                     reason: String::new(),
                     effective_at: 0,
                     by_operator: false,
+                    history: Vec::new(),
                 },
             })
         }
@@ -432,22 +447,107 @@ pub fn apply<S: LogState>(
                     registered_index: index,
                     retired_index: None,
                     key_id: vkey.key_id(),
+                    key_index: index,
+                    earlier_keys: Vec::new(),
+                    compromised_index: None,
                 },
+                restored: Vec::new(),
             })
         }
         Some(statement::Body::CertifierRetired(ret)) => {
             text::check_text("reason", &ret.reason)?;
             let record = active_certifier(&ret.name, state)?;
+            let mut restored = Vec::new();
+            let compromised_index = match ret.compromised_since {
+                0 => None,
+                since if since < 0 => {
+                    return Err(RuleError::Invalid(
+                        "compromised_since is before 1970".into(),
+                    ));
+                }
+                since => {
+                    let from = state.batch_start_at(since).map_err(RuleError::State)?;
+                    for key in state
+                        .changed_by(&ret.name, from)
+                        .map_err(RuleError::State)?
+                    {
+                        if let Some(current) = state.status(&key).map_err(RuleError::State)? {
+                            restored.push((key, void_certifier_changes(current, from)));
+                        }
+                    }
+                    Some(from)
+                }
+            };
             Ok(Change::Certifier {
                 name: ret.name.clone(),
                 record: CertifierRecord {
                     retired_index: Some(index),
+                    compromised_index,
                     ..record
                 },
+                restored,
+            })
+        }
+        Some(statement::Body::CertifierKeyRotated(rotated)) => {
+            let vkey: VerifierKey = rotated.vkey.parse().map_err(RuleError::Key)?;
+            vkey.expect_type(KeyType::Ed25519).map_err(RuleError::Key)?;
+            text::check_text("reason", &rotated.reason)?;
+            let name = vkey.name().to_string();
+            let mut record = active_certifier(&name, state)?;
+            let new = vkey.to_string();
+            if record.vkey == new || record.earlier_keys.iter().any(|k| k.vkey == new) {
+                return Err(RuleError::Invalid(alloc::format!(
+                    "certifier {name:?} had this key already: a rotation needs a new key"
+                )));
+            }
+            let old = CertifierKey {
+                vkey: core::mem::replace(&mut record.vkey, new),
+                key_id: record.key_id,
+                from_index: record.key_index,
+                until_index: index,
+            };
+            record.earlier_keys.push(old);
+            record.key_id = vkey.key_id();
+            record.key_index = index;
+            Ok(Change::Certifier {
+                name,
+                record,
+                restored: Vec::new(),
             })
         }
         None => Err(RuleError::Entry(EntryError::Empty("statement body"))),
     }
+}
+
+/// A status record without the changes its certifier made at or after `from` (a compromised
+/// key's): the remaining changes are applied again from the issuance, in order, each only if
+/// its transition is still allowed. Changes before `from` all come before the first voided
+/// one, so only the operator's after it can meet another state than they did.
+pub fn void_certifier_changes(record: StatusRecord, from: u64) -> StatusRecord {
+    let steps = record.history.clone();
+    let mut out = StatusRecord {
+        status: CertificateStatus::Active.into(),
+        last_change_index: record.issued_index,
+        reason: String::new(),
+        effective_at: 0,
+        by_operator: false,
+        history: Vec::new(),
+        ..record
+    };
+    for step in steps {
+        if (!step.by_operator && step.index >= from)
+            || !transition_allowed(out.status(), step.status())
+        {
+            continue;
+        }
+        out.status = step.status;
+        out.last_change_index = step.index;
+        out.reason = step.reason.clone();
+        out.effective_at = step.effective_at;
+        out.by_operator = step.by_operator;
+        out.history.push(step);
+    }
+    out
 }
 
 /// Applies a status change at `index`, by the certifier `by` or, when `None`, by the operator
@@ -518,6 +618,14 @@ fn change_status<S: LogState>(
             "a status change needs effective_at".into(),
         ));
     }
+    let mut history = current.history.clone();
+    history.push(StatusStep {
+        index,
+        status: to.into(),
+        reason: change.reason.clone(),
+        effective_at: change.effective_at,
+        by_operator: by.is_none(),
+    });
     Ok(Change::Status {
         key,
         record: StatusRecord {
@@ -526,6 +634,7 @@ fn change_status<S: LogState>(
             reason: change.reason.clone(),
             effective_at: change.effective_at,
             by_operator: by.is_none(),
+            history,
             ..current
         },
     })
@@ -538,6 +647,8 @@ pub struct MemoryState {
     pub certifiers: alloc::collections::BTreeMap<String, CertifierRecord>,
     /// Status records by status-map key.
     pub statuses: alloc::collections::BTreeMap<Hash, StatusRecord>,
+    /// Each map head's time and index, in log order.
+    pub map_heads: Vec<(i64, u64)>,
 }
 
 impl LogState for MemoryState {
@@ -550,20 +661,51 @@ impl LogState for MemoryState {
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>, Self::Error> {
         Ok(self.statuses.get(key).cloned())
     }
+
+    fn batch_start_at(&self, time: i64) -> Result<u64, Self::Error> {
+        // The batch of the first map head that late begins after the map head before it.
+        let later = self.map_heads.partition_point(|(t, _)| *t < time);
+        Ok(match later.checked_sub(1) {
+            Some(before) => self.map_heads[before].1 + 1,
+            None => 0,
+        })
+    }
+
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>, Self::Error> {
+        Ok(self
+            .statuses
+            .iter()
+            .filter(|(_, r)| {
+                r.certifier == certifier
+                    && r.history.iter().any(|s| !s.by_operator && s.index >= from)
+            })
+            .map(|(key, _)| *key)
+            .collect())
+    }
 }
 
 impl MemoryState {
     /// Records a change.
     pub fn record(&mut self, change: Change) {
         match change {
-            Change::Certifier { name, record } => {
+            Change::Certifier {
+                name,
+                record,
+                restored,
+            } => {
                 self.certifiers.insert(name, record);
+                self.statuses.extend(restored);
             }
             Change::Status { key, record } => {
                 self.statuses.insert(key, record);
             }
             Change::MapHead => {}
         }
+    }
+
+    /// Records a map head at `index` with its time.
+    pub fn record_map_head(&mut self, index: u64, time: i64) {
+        self.map_heads.push((time, index));
     }
 }
 
@@ -572,7 +714,7 @@ mod tests {
     use super::*;
     use crate::entry::{encode_entry, sign_statement};
     use crate::key::SigningKey;
-    use crate::proto::{CertifierRegistered, CertifierRetired};
+    use crate::proto::{CertifierKeyRotated, CertifierRegistered, CertifierRetired};
     use crate::testing::{change, issue as cert};
 
     struct Log {
@@ -693,6 +835,7 @@ mod tests {
                 name: "cb1.example".into(),
                 reason: "key stolen".into(),
                 retired_at: 2,
+                compromised_since: 0,
             }),
         )
         .unwrap();
@@ -705,8 +848,115 @@ mod tests {
             .unwrap();
         let record = &log.state.statuses[&status_key("EUCC", "A")];
         assert_eq!(
-            (record.status(), record.last_change_index, record.by_operator),
+            (
+                record.status(),
+                record.last_change_index,
+                record.by_operator
+            ),
             (Revoked, s3, true)
+        );
+    }
+
+    #[test]
+    fn a_compromise_voids_the_certifiers_changes_from_its_batch_on() {
+        use CertificateStatus::*;
+        let mut log = Log::new();
+        let cb = certifier(1);
+        let op = log.operator.clone();
+        log.register(&cb, &["EUCC"]).unwrap();
+        let a = log.submit(&cb, cert("A")).unwrap();
+        let b = log.submit(&cb, cert("B")).unwrap();
+        let a1 = log.submit(&cb, change("A", a, a, Suspended)).unwrap();
+        // Map heads: a batch of time 100 ended at index 4, one of time 200 at index 9.
+        log.state.record_map_head(4, 100);
+        log.state.record_map_head(9, 200);
+        log.size = 10;
+        assert_eq!(log.state.batch_start_at(50), Ok(0));
+        assert_eq!(log.state.batch_start_at(100), Ok(0));
+        assert_eq!(log.state.batch_start_at(101), Ok(5));
+        assert_eq!(log.state.batch_start_at(201), Ok(10));
+        // From index 10 on, the key is the thief's: it lifts A's suspension and revokes B;
+        // then the operator suspends B (from revoked: refused) and withdraws A.
+        let a2 = log.submit(&cb, change("A", a, a1, Active)).unwrap();
+        let b1 = log.submit(&cb, change("B", b, b, Revoked)).unwrap();
+        let a3 = log
+            .submit(&op, by_operator(change("A", a, a2, Withdrawn)))
+            .unwrap();
+        let mut thief_changed = alloc::vec![status_key("EUCC", "A"), status_key("EUCC", "B")];
+        thief_changed.sort();
+        assert_eq!(log.state.changed_by("cb1.example", 10), Ok(thief_changed));
+        log.submit(
+            &op,
+            statement::Body::CertifierRetired(CertifierRetired {
+                name: "cb1.example".into(),
+                reason: "key stolen".into(),
+                retired_at: 300,
+                compromised_since: 150,
+            }),
+        )
+        .unwrap();
+        let record = &log.state.certifiers["cb1.example"];
+        assert_eq!(record.compromised_index, Some(5));
+        // A: the thief's reinstatement is void, the operator's withdrawal stands.
+        let a_now = &log.state.statuses[&status_key("EUCC", "A")];
+        assert_eq!(
+            (a_now.status(), a_now.last_change_index, a_now.by_operator),
+            (Withdrawn, a3, true)
+        );
+        assert_eq!(
+            a_now.history.iter().map(|s| s.index).collect::<Vec<_>>(),
+            alloc::vec![a1, a3]
+        );
+        // B: the thief's revocation is void.
+        let b_now = &log.state.statuses[&status_key("EUCC", "B")];
+        assert_eq!((b_now.status(), b_now.last_change_index), (Active, b));
+        assert!(b_now.history.is_empty());
+        let _ = b1;
+    }
+
+    #[test]
+    fn a_rotation_gives_the_certifier_a_new_key() {
+        let mut log = Log::new();
+        let cb = certifier(1);
+        let op = log.operator.clone();
+        log.register(&cb, &["EUCC"]).unwrap();
+        let a = log.submit(&cb, cert("A")).unwrap();
+        let new = SigningKey::from_seed("cb1.example", KeyType::Ed25519, &[77; 32]).unwrap();
+        let rotate = |key: &SigningKey| {
+            statement::Body::CertifierKeyRotated(CertifierKeyRotated {
+                vkey: key.verifier_key().to_string(),
+                reason: "yearly".into(),
+                rotated_at: 5,
+            })
+        };
+        // Only the operator rotates, and only to a new key.
+        assert_eq!(
+            log.submit(&cb, rotate(&new)),
+            Err(Violation::PermissionDenied)
+        );
+        assert_eq!(
+            log.submit(&op, rotate(&cb)),
+            Err(Violation::InvalidArgument)
+        );
+        let r = log.submit(&op, rotate(&new)).unwrap();
+        let record = &log.state.certifiers["cb1.example"];
+        assert_eq!(record.key_index, r);
+        assert_eq!(record.earlier_keys.len(), 1);
+        assert_eq!(
+            (
+                record.earlier_keys[0].from_index,
+                record.earlier_keys[0].until_index
+            ),
+            (0, r)
+        );
+        assert_eq!(log.submit(&cb, cert("B")), Err(Violation::PermissionDenied));
+        log.submit(&new, cert("B")).unwrap();
+        log.submit(&new, change("A", a, a, CertificateStatus::Revoked))
+            .unwrap();
+        // Back to an earlier key: no.
+        assert_eq!(
+            log.submit(&op, rotate(&cb)),
+            Err(Violation::InvalidArgument)
         );
     }
 
@@ -756,6 +1006,7 @@ mod tests {
                 name: "cb1.example".into(),
                 reason: "r".into(),
                 retired_at: 2,
+                compromised_since: 0,
             }),
         )
         .unwrap();

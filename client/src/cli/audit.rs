@@ -231,6 +231,7 @@ fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) -> io
                 },
                 "certifiers_registered": c.certifiers_registered,
                 "certifiers_retired": c.certifiers_retired,
+                "certifier_keys_rotated": c.certifier_keys_rotated,
                 "map_heads": c.map_heads,
                 "totals": {
                     "certificates": s.certificates,
@@ -261,8 +262,8 @@ fn print_summary(s: &Summary, state: &AuditState, path: &Path, json: bool) -> io
     )?;
     writeln!(
         out,
-        "certifiers registered {}, retired {}; map heads checked {}",
-        c.certifiers_registered, c.certifiers_retired, c.map_heads
+        "certifiers registered {}, retired {}, given a new key {}; map heads checked {}",
+        c.certifiers_registered, c.certifiers_retired, c.certifier_keys_rotated, c.map_heads
     )?;
     writeln!(
         out,

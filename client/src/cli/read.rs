@@ -29,17 +29,11 @@ pub async fn status(cx: &Context, args: StatusArgs) -> anyhow::Result<Output> {
             let size = verified.checkpoint.checkpoint.size;
             match verified.record {
                 Some(record) => (record, Some(size)),
-                None => {
-                    let text = format!(
-                        "{}/{}: not in the log (proven absent at tree size {size})\n",
-                        args.scheme, args.id
-                    );
-                    let json = json!({
-                        "scheme": args.scheme, "certificate_id": args.id, "status": "absent",
-                        "proven_at_size": size,
-                    });
-                    return Ok(Output { text, json });
-                }
+                None => anyhow::bail!(
+                    "{}/{} is not in the log (proven absent from its status map at tree size {size})",
+                    args.scheme,
+                    args.id
+                ),
             }
         }
         Err(ClientError::NoLogKey(_)) => (client.status(&args.scheme, &args.id).await?.0, None),
@@ -130,6 +124,13 @@ fn describe(bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
                     "certifier_retired",
                     json!({
                         "name": r.name, "reason": r.reason, "retired_at": format_time(r.retired_at),
+                        "compromised_since": (r.compromised_since != 0).then(|| format_time(r.compromised_since)),
+                    }),
+                ),
+                Some(statement::Body::CertifierKeyRotated(r)) => (
+                    "certifier_key_rotated",
+                    json!({
+                        "vkey": r.vkey, "reason": r.reason, "rotated_at": format_time(r.rotated_at),
                     }),
                 ),
                 None => ("empty", json!(null)),

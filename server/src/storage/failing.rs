@@ -69,8 +69,11 @@ impl Storage for FailingStorage {
     fn status(&self, k: &Hash) -> Result<Option<StatusRecord>> {
         self.inner.status(k)
     }
-    fn statuses(&self, f: &Hash, l: &Hash, n: usize) -> Result<Vec<(Hash, StatusRecord)>> {
-        self.inner.statuses(f, l, n)
+    fn batch_start_at(&self, t: i64) -> Result<Option<u64>> {
+        self.inner.batch_start_at(t)
+    }
+    fn changed_by(&self, c: &str, from: u64) -> Result<Vec<Hash>> {
+        self.inner.changed_by(c, from)
     }
     fn status_encodings(&self, f: &Hash, l: &Hash, n: usize) -> Result<StatusEncodings> {
         self.read()?;

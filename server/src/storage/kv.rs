@@ -8,8 +8,10 @@
 //! | `l` | leaf hash's first 8 bytes, index | (empty): found by prefix, checked against the entry |
 //! | `t` | level, index | the tile's hashes so far |
 //! | `r` | certifier name | CertifierRecord |
-//! | `s` | status key | StatusRecord |
+//! | `s` | status-map key | StatusRecord of a certificate, or CertifierRecord of a certifier (under its certifier key) |
 //! | `x` | status key, index | (empty): the certificate's entries after its issuance |
+//! | `y` | certifier name, 0x00, index | status key: a status change the certifier signed |
+//! | `b` | map head time, index where its batch began | (empty) |
 //! | `f` | firmware SHA-256, index | status key |
 //! | `k` | tree size | signed checkpoint |
 //! | `c` | position | a position of the status map's top: kind, hash |
@@ -21,7 +23,9 @@ use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 use certlog_verifier::{Hash, merkle};
 use prost::Message;
 
-use super::{Batch, MapCell, Result, StatusEncodings, Storage, StorageError};
+use certlog_verifier::certificate::certifier_key;
+
+use super::{Batch, MapCell, Result, StatusEncodings, Storage, StorageError, is_certifier_change};
 
 pub(super) const ENTRY: u8 = b'e';
 const LEAF: u8 = b'l';
@@ -29,6 +33,8 @@ const TILE: u8 = b't';
 const CERTIFIER: u8 = b'r';
 const STATUS: u8 = b's';
 const CERTIFICATE_ENTRY: u8 = b'x';
+const CERTIFIER_CHANGE: u8 = b'y';
+const BATCH_TIME: u8 = b'b';
 const FIRMWARE: u8 = b'f';
 const CHECKPOINT: u8 = b'k';
 const MAP_CELL: u8 = b'c';
@@ -36,8 +42,16 @@ const SIZE_KEY: &[u8] = b"msize";
 
 /// The kinds of record never asked for by a key that may be absent: read by range, or by a
 /// key that a stored record names (entries, tiles and checkpoints of the tree's sizes).
-pub(super) const READ_BY_RANGE_OR_KNOWN_KEY: &[u8] =
-    &[ENTRY, LEAF, TILE, CERTIFICATE_ENTRY, MAP_CELL, CHECKPOINT];
+pub(super) const READ_BY_RANGE_OR_KNOWN_KEY: &[u8] = &[
+    ENTRY,
+    LEAF,
+    TILE,
+    CERTIFICATE_ENTRY,
+    MAP_CELL,
+    CHECKPOINT,
+    CERTIFIER_CHANGE,
+    BATCH_TIME,
+];
 
 /// Keys and values, as written in one batch.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -163,6 +177,12 @@ impl<K: OrderedKv> KvStorage<K> {
     }
 }
 
+/// A map head's time as a key: seconds since the epoch, big-endian (a time before 1970, which
+/// no map head has, as 0).
+fn time_bytes(time: i64) -> [u8; 8] {
+    u64::try_from(time).unwrap_or(0).to_be_bytes()
+}
+
 impl<K: OrderedKv> Storage for KvStorage<K> {
     fn size(&self) -> Result<u64> {
         self.0.get(SIZE_KEY)?.map_or(Ok(0), |v| decode_u64(&v))
@@ -231,17 +251,39 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
             .transpose()
     }
 
-    fn statuses(
-        &self,
-        first: &Hash,
-        last: &Hash,
-        limit: usize,
-    ) -> Result<Vec<(Hash, StatusRecord)>> {
-        self.status_range(first, last, limit, |v| decode("status record", v))
-    }
-
     fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
         self.status_range(first, last, limit, |v| Ok(v.to_vec()))
+    }
+
+    fn batch_start_at(&self, time: i64) -> Result<Option<u64>> {
+        let from = key(BATCH_TIME, &[&time_bytes(time)]);
+        let end = prefix_end(&[BATCH_TIME]);
+        match self.0.scan(&from, end.as_deref(), 1)?.first() {
+            Some((k, _)) if k.len() == 17 => decode_u64(&k[9..]).map(Some),
+            Some(_) => Err(StorageError::Corrupt("batch time key".into())),
+            None => Ok(None),
+        }
+    }
+
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>> {
+        let prefix = key(CERTIFIER_CHANGE, &[certifier.as_bytes(), &[0]]);
+        let start = key(
+            CERTIFIER_CHANGE,
+            &[certifier.as_bytes(), &[0], &from.to_be_bytes()],
+        );
+        let mut keys = std::collections::BTreeSet::new();
+        self.0.scan_each(
+            &start,
+            prefix_end(&prefix).as_deref(),
+            usize::MAX,
+            &mut |_, v| {
+                let status_key = Hash::from_slice(v)
+                    .ok_or_else(|| StorageError::Corrupt("certifier change".into()))?;
+                keys.insert(status_key);
+                Ok(())
+            },
+        )?;
+        Ok(keys.into_iter().collect())
     }
 
     fn status_changes(&self, status_key: &Hash) -> Result<Vec<u64>> {
@@ -288,7 +330,10 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
             ));
         }
         for (name, record) in &batch.certifiers {
-            pairs.push((key(CERTIFIER, &[name.as_bytes()]), record.encode_to_vec()));
+            let encoding = record.encode_to_vec();
+            pairs.push((key(CERTIFIER, &[name.as_bytes()]), encoding.clone()));
+            // The certifier's record is a value of the status map too.
+            pairs.push((key(STATUS, &[certifier_key(name).as_bytes()]), encoding));
         }
         for (status_key, record, index) in &batch.statuses {
             pairs.push((
@@ -303,11 +348,22 @@ impl<K: OrderedKv> Storage for KvStorage<K> {
                 );
                 pairs.push((entry, Vec::new()));
             }
+            if is_certifier_change(record, *index) {
+                let by = key(
+                    CERTIFIER_CHANGE,
+                    &[record.certifier.as_bytes(), &[0], &index.to_be_bytes()],
+                );
+                pairs.push((by, status_key.0.to_vec()));
+            }
         }
         pairs.extend(batch.map_cells.iter().map(map_cell_pair));
         for (digest, index, status_key) in &batch.firmware {
             let k = key(FIRMWARE, &[digest, &index.to_be_bytes()]);
             pairs.push((k, status_key.0.to_vec()));
+        }
+        if let Some((start, time)) = batch.map_head {
+            let k = key(BATCH_TIME, &[&time_bytes(time), &start.to_be_bytes()]);
+            pairs.push((k, Vec::new()));
         }
         pairs.push((
             key(CHECKPOINT, &[&batch.size.to_be_bytes()]),

@@ -7,7 +7,10 @@ use std::sync::{Mutex, MutexGuard};
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
 
-use super::{Batch, MapCell, Result, Storage, StorageError};
+use certlog_verifier::certificate::certifier_key;
+use prost::Message as _;
+
+use super::{Batch, MapCell, Result, StatusEncodings, Storage, StorageError, is_certifier_change};
 
 #[derive(Default)]
 struct State {
@@ -16,8 +19,11 @@ struct State {
     leaves: BTreeMap<Hash, u64>,
     tiles: BTreeMap<(u8, u64), Vec<u8>>,
     certifiers: BTreeMap<String, CertifierRecord>,
-    statuses: BTreeMap<Hash, StatusRecord>,
+    /// The status map's records, encoded: certificates' and certifiers'.
+    map_records: BTreeMap<Hash, Vec<u8>>,
     status_changes: BTreeMap<(Hash, u64), ()>,
+    certifier_changes: BTreeMap<(String, u64), Hash>,
+    batch_times: BTreeMap<(i64, u64), ()>,
     checkpoints: BTreeMap<u64, String>,
     map_cells: BTreeMap<u32, MapCell>,
     firmware: BTreeMap<([u8; 32], u64), Hash>,
@@ -69,25 +75,45 @@ impl Storage for MemoryStorage {
     }
 
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>> {
-        Ok(self.state()?.statuses.get(key).cloned())
+        self.state()?
+            .map_records
+            .get(key)
+            .map(|bytes| {
+                StatusRecord::decode(&bytes[..])
+                    .map_err(|e| StorageError::Corrupt(format!("status record: {e}")))
+            })
+            .transpose()
     }
 
-    fn statuses(
-        &self,
-        first: &Hash,
-        last: &Hash,
-        limit: usize,
-    ) -> Result<Vec<(Hash, StatusRecord)>> {
+    fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
         if first > last {
             return Ok(Vec::new());
         }
         Ok(self
             .state()?
-            .statuses
+            .map_records
             .range(*first..=*last)
             .take(limit)
             .map(|(k, r)| (*k, r.clone()))
             .collect())
+    }
+
+    fn batch_start_at(&self, time: i64) -> Result<Option<u64>> {
+        Ok(self
+            .state()?
+            .batch_times
+            .range((time, 0)..)
+            .next()
+            .map(|((_, start), _)| *start))
+    }
+
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>> {
+        let s = self.state()?;
+        let changes = s
+            .certifier_changes
+            .range((certifier.to_string(), from)..=(certifier.to_string(), u64::MAX));
+        let keys: std::collections::BTreeSet<Hash> = changes.map(|(_, key)| *key).collect();
+        Ok(keys.into_iter().collect())
     }
 
     fn status_changes(&self, key: &Hash) -> Result<Vec<u64>> {
@@ -120,16 +146,25 @@ impl Storage for MemoryStorage {
         }
         for (name, record) in &batch.certifiers {
             s.certifiers.insert(name.clone(), record.clone());
+            s.map_records
+                .insert(certifier_key(name), record.encode_to_vec());
         }
         for (key, record, index) in &batch.statuses {
-            s.statuses.insert(*key, record.clone());
+            s.map_records.insert(*key, record.encode_to_vec());
             if *index != record.issued_index {
                 s.status_changes.insert((*key, *index), ());
+            }
+            if is_certifier_change(record, *index) {
+                s.certifier_changes
+                    .insert((record.certifier.clone(), *index), *key);
             }
         }
         s.map_cells.extend(batch.map_cells.iter().copied());
         for (digest, index, key) in &batch.firmware {
             s.firmware.insert((*digest, *index), *key);
+        }
+        if let Some((start, time)) = batch.map_head {
+            s.batch_times.insert((time, start), ());
         }
         s.checkpoints.insert(batch.size, batch.checkpoint.clone());
         s.size = batch.size;

@@ -26,7 +26,6 @@ use std::ops::Range;
 
 use certlog_verifier::Hash;
 use certlog_verifier::proto::{CertifierRecord, StatusRecord};
-use prost::Message as _;
 
 /// The embedded store of a data directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -117,8 +116,16 @@ pub struct Batch {
     /// Firmware SHA-256 digests listed by newly issued certificates: digest, the index of the
     /// issuing entry, the certificate's status key.
     pub firmware: Vec<([u8; 32], u64, Hash)>,
+    /// The index at which the batch began and its map head's time, when it ends with one.
+    pub map_head: Option<(u64, i64)>,
     /// The signed checkpoint of the new size.
     pub checkpoint: String,
+}
+
+/// Whether a status record written at `index` is a status change its certifier signed (not
+/// the issuance, not the operator's change, not a record a compromise restored).
+pub fn is_certifier_change(record: &StatusRecord, index: u64) -> bool {
+    index != record.issued_index && index == record.last_change_index && !record.by_operator
 }
 
 /// The durable state of a log.
@@ -144,23 +151,17 @@ pub trait Storage: Send + Sync + 'static {
     /// A certificate's status record, by status-map key.
     fn status(&self, key: &Hash) -> Result<Option<StatusRecord>>;
 
-    /// The status records with `first <= key <= last`, in key order, at most `limit`.
-    fn statuses(
-        &self,
-        first: &Hash,
-        last: &Hash,
-        limit: usize,
-    ) -> Result<Vec<(Hash, StatusRecord)>>;
+    /// The records of the status map with `first <= key <= last` as stored, in key order, at
+    /// most `limit`: certificates' status records and certifiers' records (under
+    /// [`certlog_verifier::certificate::certifier_key`]), each as its protobuf encoding.
+    fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings>;
 
-    /// The status records with `first <= key <= last` as stored, their protobuf encoding, in
-    /// key order, at most `limit`.
-    fn status_encodings(&self, first: &Hash, last: &Hash, limit: usize) -> Result<StatusEncodings> {
-        Ok(self
-            .statuses(first, last, limit)?
-            .iter()
-            .map(|(key, record)| (*key, record.encode_to_vec()))
-            .collect())
-    }
+    /// Where the first batch whose map head's time is at or after `time` began, if one did.
+    fn batch_start_at(&self, time: i64) -> Result<Option<u64>>;
+
+    /// The status-map keys of the certificates whose status `certifier` itself changed at an
+    /// index at or after `from`, each once.
+    fn changed_by(&self, certifier: &str, from: u64) -> Result<Vec<Hash>>;
 
     /// The indexes of the entries that changed a certificate's status after the one that
     /// issued it (which its record holds), in order.
@@ -195,7 +196,13 @@ pub trait Storage: Send + Sync + 'static {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use certlog_verifier::certificate::status_record_hash;
+    use certlog_verifier::certificate::{
+        certifier_key, certifier_record_hash, encoded_status_record_hash, status_record_hash,
+    };
+    use prost::Message as _;
+
+    const EMPTY_KEY: Hash = Hash([0; 32]);
+    const FULL_KEY: Hash = Hash([0xff; 32]);
     use certlog_verifier::merkle::leaf_hash;
     use certlog_verifier::proto::CertificateStatus;
 
@@ -217,8 +224,8 @@ pub(crate) mod tests {
                     vkey: "v".into(),
                     schemes: vec!["EUCC".into()],
                     registered_index: start,
-                    retired_index: None,
-                    key_id: 0,
+                    key_index: start,
+                    ..CertifierRecord::default()
                 },
             )],
             statuses: vec![(
@@ -233,6 +240,7 @@ pub(crate) mod tests {
             checkpoint: format!("checkpoint {}\n", start + n),
             firmware: vec![],
             map_cells: vec![],
+            map_head: None,
         }
     }
 
@@ -315,11 +323,14 @@ pub(crate) mod tests {
         };
         b.statuses.push((Hash([3; 32]), changed, 5));
         store.commit(&b).unwrap();
+        // The status map's records, certificates' and certifiers', in key order by range.
+        let certifier = certifier_key("cb.example");
         let keys = |first: u8, last: u8, limit| -> Vec<u8> {
             store
-                .statuses(&Hash([first; 32]), &Hash([last; 32]), limit)
+                .status_encodings(&Hash([first; 32]), &Hash([last; 32]), limit)
                 .unwrap()
                 .iter()
+                .filter(|(k, _)| *k != certifier)
                 .map(|(k, _)| k.0[0])
                 .collect()
         };
@@ -327,27 +338,87 @@ pub(crate) mod tests {
         assert_eq!(keys(3, 9, usize::MAX), vec![3, 7, 9]);
         assert_eq!(keys(3, 9, 2), vec![3, 7]);
         assert_eq!(keys(10, 199, usize::MAX), Vec::<u8>::new());
-        // The same, as the status map's keys and values.
-        for (first, last, limit) in [(0, 255, usize::MAX), (3, 9, 2), (10, 199, 1)] {
-            let (first, last) = (Hash([first; 32]), Hash([last; 32]));
-            let expected: Vec<(Hash, Hash)> = store
-                .statuses(&first, &last, limit)
-                .unwrap()
-                .iter()
-                .map(|(key, record)| (*key, status_record_hash(record)))
-                .collect();
-            let encodings = store.status_encodings(&first, &last, limit).unwrap();
-            let decoded: Vec<(Hash, Hash)> = encodings
-                .iter()
-                .map(|(key, bytes)| {
-                    (
-                        *key,
-                        status_record_hash(&StatusRecord::decode(&bytes[..]).unwrap()),
-                    )
-                })
-                .collect();
-            assert_eq!(decoded, expected);
+        for (key, bytes) in store
+            .status_encodings(&EMPTY_KEY, &FULL_KEY, usize::MAX)
+            .unwrap()
+        {
+            if key == certifier {
+                let record = CertifierRecord::decode(&bytes[..]).unwrap();
+                assert_eq!(
+                    Some(&record),
+                    store.certifier("cb.example").unwrap().as_ref()
+                );
+                assert_eq!(
+                    certifier_record_hash(&record),
+                    encoded_status_record_hash(&bytes)
+                );
+            } else {
+                let record = StatusRecord::decode(&bytes[..]).unwrap();
+                assert_eq!(Some(&record), store.status(&key).unwrap().as_ref());
+                assert_eq!(
+                    status_record_hash(&record),
+                    encoded_status_record_hash(&bytes)
+                );
+            }
         }
+        assert_eq!(
+            store
+                .status_encodings(&FULL_KEY, &EMPTY_KEY, usize::MAX)
+                .unwrap(),
+            vec![]
+        );
+
+        // The status changes a certifier signed, by index; not the operator's, not the
+        // issuances.
+        let mut b = batch(20, 0);
+        let change = |key: u8, index, by_operator| {
+            let record = StatusRecord {
+                certifier: "cb.example".into(),
+                issued_index: 1,
+                last_change_index: index,
+                by_operator,
+                ..StatusRecord::default()
+            };
+            (Hash([key; 32]), record, index)
+        };
+        b.statuses = vec![
+            change(140, 20, false),
+            change(141, 21, true),
+            change(142, 22, false),
+        ];
+        b.statuses.push((
+            Hash([143; 32]),
+            StatusRecord {
+                certifier: "cb.example".into(),
+                issued_index: 23,
+                last_change_index: 23,
+                ..StatusRecord::default()
+            },
+            23,
+        ));
+        store.commit(&b).unwrap();
+        assert_eq!(
+            store.changed_by("cb.example", 0).unwrap(),
+            vec![Hash([140; 32]), Hash([142; 32])]
+        );
+        assert_eq!(
+            store.changed_by("cb.example", 21).unwrap(),
+            vec![Hash([142; 32])]
+        );
+        assert_eq!(store.changed_by("cb", 0).unwrap(), vec![]);
+        assert_eq!(store.changed_by("cb.example.x", 0).unwrap(), vec![]);
+
+        // Where the first batch of a map head time at or after a time began.
+        for (start, time) in [(30, 1_000), (40, 1_000), (50, 2_000)] {
+            let mut b = batch(start, 0);
+            b.map_head = Some((start, time));
+            store.commit(&b).unwrap();
+        }
+        assert_eq!(store.batch_start_at(0).unwrap(), Some(30));
+        assert_eq!(store.batch_start_at(1_000).unwrap(), Some(30));
+        assert_eq!(store.batch_start_at(1_001).unwrap(), Some(50));
+        assert_eq!(store.batch_start_at(2_001).unwrap(), None);
+
         // The issuance is in the record; later changes are listed apart.
         assert_eq!(store.status_changes(&Hash([3; 32])).unwrap(), vec![5]);
 
@@ -398,13 +469,16 @@ pub(crate) mod tests {
                     last_change_index: index,
                     ..StatusRecord::default()
                 };
-                (Hash([43; 32]), record, index)
+                (Hash([143; 32]), record, index)
             })
             .collect();
         store.commit(&b).unwrap();
-        let record = store.status(&Hash([43; 32])).unwrap().unwrap();
+        let record = store.status(&Hash([143; 32])).unwrap().unwrap();
         assert_eq!((record.issued_index, record.last_change_index), (10, 12));
-        assert_eq!(store.status_changes(&Hash([43; 32])).unwrap(), vec![11, 12]);
+        assert_eq!(
+            store.status_changes(&Hash([143; 32])).unwrap(),
+            vec![11, 12]
+        );
 
         // A leaf hash is found among entries whose hashes begin as it does (here the
         // entry before it, filed under a hash that shares its first 16 bytes).

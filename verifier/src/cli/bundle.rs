@@ -226,6 +226,20 @@ fn describe(v: &bundle::Verified) -> Verified {
                         record.last_change_index
                     )
                 }
+                Standing::CertifierCompromised => {
+                    let from = v
+                        .certifier
+                        .as_ref()
+                        .and_then(|c| c.compromised_index)
+                        .unwrap_or_default();
+                    fields["reason"] = "certifier compromised".into();
+                    fields["compromised_index"] = from.into();
+                    format!(
+                        "{id} ({product}) stands revoked: its certifier {} was retired as \
+                         compromised from index {from}, and it was logged at index {}",
+                        record.certifier, record.issued_index
+                    )
+                }
                 Standing::Expired => format!(
                     "{id} ({product}) expired at {}",
                     format_time(cert.not_after)
