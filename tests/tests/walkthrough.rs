@@ -99,8 +99,10 @@ fn readme_walkthrough() {
     let again = log.cli(&["keygen", "--name", CERTIFIER, "--out", &key_file]);
     assert!(!again.status.success(), "keygen overwrote a key file");
 
-    // 2. The operator registers it for four schemes.
-    let operator_key = log.operator_key_file();
+    // 2. The operator moves its key off the log's server (the log needs only operator.vkey),
+    // and registers the certifier for four schemes.
+    let operator_key = log.work_path("operator.key");
+    std::fs::rename(log.operator_key_file(), &operator_key).unwrap();
     let registration = log.cli_json(&[
         "certifier",
         "register",
