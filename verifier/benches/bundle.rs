@@ -2,9 +2,19 @@
 //!
 //! - `verify_bundle/size=N`: [`verify_bundle`] of a real bundle (the EUCC camera of
 //!   `examples/eucc-camera.json`, issued by a registered certifier, active) against a checkpoint
-//!   of a log of N entries whose status map holds N keys (every entry counted as a certificate:
-//!   an upper bound on the status proof's depth). The encoded size of each bundle is printed
-//!   once during setup.
+//!   of a log of N entries whose status map holds N keys (every entry counted as a certificate
+//!   or a certifier: an upper bound on the status proofs' depth). The bundle carries the
+//!   certifier's record and its status proof besides the certificate's. The encoded size of
+//!   each bundle, part by part, and the depths of the map's keys are printed once during setup.
+//!   `size=N/quorum=2` is the same bundle with two witness cosignatures on its checkpoint,
+//!   verified with a quorum of 2.
+//!
+//!   N = 20,000,000 stands for a large registry. Its status map is not built through
+//!   [`MapUpdate`] (its some 40 million nodes would take an estimated 5 GiB in a
+//!   [`MemoryMap`]): its keys are sorted and each subtree under the first eight key bits built
+//!   with [`subtree`], keeping only the nodes on the proven keys' paths and their siblings,
+//!   then the eight levels above hashed. The root and the proofs are those of the whole map
+//!   (checked at 1,000,000 keys against the map [`MapUpdate`] builds).
 //! - `map_update/keys=N`: one integration batch of 256 new certificates in a status map that
 //!   already holds N keys: [`MapUpdate::set`] of each, then [`MapUpdate::finish`] (the new
 //!   root and the nodes to write). Throughput is in keys.
@@ -13,6 +23,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::ops::Range;
@@ -23,7 +34,10 @@ use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
 use certlog_verifier::bundle::{Expected, Options, Policy, Standing, verify_bundle};
-use certlog_verifier::certificate::{status_key, status_record_hash};
+use certlog_verifier::certificate::{
+    certifier_key, certifier_record_hash, status_key, status_record_hash,
+};
+use certlog_verifier::cosignature::cosign;
 use certlog_verifier::entry::{
     decode_entry, encode_entry, sign_statement, signed_statement, verify_statement,
 };
@@ -31,12 +45,14 @@ use certlog_verifier::merkle::{
     CompactRange, Hash, HashReader, NodeId, inclusion_proof, leaf_hash, tree_root,
 };
 use certlog_verifier::proto::{
-    Assurance, Certificate, CertificationBody, CertifierRegistered, Digest, Entry, Evidence,
-    Holder, MapHead, Product, ProofBundle, Standard, StatusRecord, entry, statement,
+    Assurance, Certificate, CertificationBody, CertifierRecord, CertifierRegistered, Digest, Entry,
+    Evidence, Holder, MapHead, Product, ProofBundle, Standard, StatusRecord, entry, statement,
 };
 use certlog_verifier::rules::{Change, MemoryState, check_entry};
-use certlog_verifier::status_map::{MapNode, MapUpdate, MemoryMap, prove};
-use certlog_verifier::{Checkpoint, KeyType, SignedCheckpoint, SigningKey};
+use certlog_verifier::status_map::{
+    EMPTY, MapNode, MapUpdate, MemoryMap, NodePath, node_hash, prove, subtree,
+};
+use certlog_verifier::{Checkpoint, KeyType, SignedCheckpoint, SigningKey, VerifierKey};
 
 /// The verifier's clock: 2027-06-01T00:00:00Z, within the certificate's validity.
 const NOW: i64 = 1_811_808_000;
@@ -55,6 +71,7 @@ struct Keys {
     log: SigningKey,
     operator: SigningKey,
     certifier: SigningKey,
+    witnesses: [SigningKey; 2],
 }
 
 impl Keys {
@@ -64,6 +81,10 @@ impl Keys {
             log: key("certlog.example/log", 1).unwrap(),
             operator: key("certlog.example/log/operator", 2).unwrap(),
             certifier: key("cb.example/eucc", 3).unwrap(),
+            witnesses: [4, 5].map(|seed| {
+                let name = format!("witness{seed}.example");
+                SigningKey::from_seed(&name, KeyType::CosignatureV1, &[seed; 32]).unwrap()
+            }),
         }
     }
 }
@@ -133,13 +154,25 @@ fn eucc_camera() -> Certificate {
     }
 }
 
-/// The registration and certificate entries, and the status record the log's rules give the
-/// certificate.
+/// The registration and certificate entries, the status record the log's rules give the
+/// certificate, and the certifier's record (its status-map key and value).
 struct Statements {
     registration: Vec<u8>,
     certificate: Vec<u8>,
     key: Hash,
     record: StatusRecord,
+    certifier_key: Hash,
+    certifier: CertifierRecord,
+}
+
+impl Statements {
+    /// The keys and values of the certificate and of its certifier, the keys a bundle proves.
+    fn proven(&self) -> [(Hash, Hash); 2] {
+        [
+            (self.key, status_record_hash(&self.record)),
+            (self.certifier_key, certifier_record_hash(&self.certifier)),
+        ]
+    }
 }
 
 fn statements(keys: &Keys) -> Statements {
@@ -165,6 +198,14 @@ fn statements(keys: &Keys) -> Statements {
     let operator = keys.operator.verifier_key();
     let mut state = MemoryState::default();
     let change = check_entry(&registration, REGISTRATION_INDEX, &operator, &state).unwrap();
+    let Change::Certifier {
+        name,
+        record: certifier,
+        ..
+    } = change.clone()
+    else {
+        panic!("a registration changes a certifier");
+    };
     state.record(change);
     let Change::Status { key, record } =
         check_entry(&certificate, CERTIFICATE_INDEX, &operator, &state).unwrap()
@@ -176,6 +217,8 @@ fn statements(keys: &Keys) -> Statements {
         certificate,
         key,
         record,
+        certifier_key: certifier_key(&name),
+        certifier,
     }
 }
 
@@ -262,8 +305,16 @@ impl HashReader for Levels {
 }
 
 /// The bundle of the certificate in a log of `size` entries: the registration at 0, the
-/// certificate, filler entries, and last the map head of `map`, under a signed checkpoint.
-fn build_bundle(keys: &Keys, s: &Statements, size: u64, map: &MemoryMap) -> ProofBundle {
+/// certificate, filler entries, and last the map head of `map` (whose root is `root`), under a
+/// checkpoint signed by the log and, with `cosigned`, by both witnesses. The certificate's
+/// status and its certifier's record are proven under the map head.
+fn build_bundle(
+    keys: &Keys,
+    s: &Statements,
+    size: u64,
+    map: &MemoryMap,
+    cosigned: bool,
+) -> ProofBundle {
     let head_index = size - 1;
     let map_head = Entry {
         body: Some(entry::Body::MapHead(MapHead {
@@ -280,10 +331,16 @@ fn build_bundle(keys: &Keys, s: &Statements, size: u64, map: &MemoryMap) -> Proo
         i => leaf_hash(format!("filler entry {i}").as_bytes()),
     });
     let root = tree_root(size, &tree).unwrap();
-    let checkpoint = Checkpoint::new(keys.log.name(), size, root)
+    let mut checkpoint = Checkpoint::new(keys.log.name(), size, root)
         .sign(&keys.log)
-        .unwrap()
-        .to_text();
+        .unwrap();
+    if cosigned {
+        let text = checkpoint.note.text().to_string();
+        for (i, witness) in keys.witnesses.iter().enumerate() {
+            let signature = cosign(witness, &text, (NOW - 30) as u64 + i as u64).unwrap();
+            checkpoint.note.add_signature(signature);
+        }
+    }
     let proof = |index: u64| -> Vec<Vec<u8>> {
         inclusion_proof(index, size, &tree)
             .unwrap()
@@ -291,18 +348,20 @@ fn build_bundle(keys: &Keys, s: &Statements, size: u64, map: &MemoryMap) -> Proo
             .map(|h| h.0.to_vec())
             .collect()
     };
-    let lookup = prove(map, &s.key).unwrap();
-    assert_eq!(lookup.value, Some(status_record_hash(&s.record)));
+    let [(key, value), (certifier_key, certifier_value)] = s.proven();
+    let lookup = prove(map, &key).unwrap();
+    assert_eq!(lookup.value, Some(value));
+    let certifier = prove(map, &certifier_key).unwrap();
+    assert_eq!(certifier.value, Some(certifier_value));
     ProofBundle {
         scheme: s.record.scheme.clone(),
         certificate_id: s.record.certificate_id.clone(),
-        checkpoint,
+        checkpoint: checkpoint.to_text(),
         entry_index: CERTIFICATE_INDEX,
         entry: s.certificate.clone(),
         entry_proof: proof(CERTIFICATE_INDEX),
-        registration_index: REGISTRATION_INDEX,
-        registration: s.registration.clone(),
-        registration_proof: proof(REGISTRATION_INDEX),
+        certifier: Some(s.certifier.clone()),
+        certifier_proof: Some(certifier.proof),
         status: Some(s.record.clone()),
         map_head_index: head_index,
         map_head,
@@ -313,19 +372,257 @@ fn build_bundle(keys: &Keys, s: &Statements, size: u64, map: &MemoryMap) -> Proo
     }
 }
 
+/// How many keys stand at each depth of a map (its leaves' depths), and the map's key count.
+#[derive(Default)]
+struct Depths(Vec<u64>);
+
+impl Depths {
+    fn of(map: &MemoryMap) -> Depths {
+        let mut depths = Depths::default();
+        for (path, node) in &map.0 {
+            if let MapNode::Leaf { .. } = node {
+                depths.add(path.depth);
+            }
+        }
+        depths
+    }
+
+    fn add(&mut self, depth: u16) {
+        let depth = usize::from(depth);
+        if self.0.len() <= depth {
+            self.0.resize(depth + 1, 0);
+        }
+        self.0[depth] += 1;
+    }
+
+    fn keys(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The smallest depth at or above which a share `q` of the keys stand.
+    fn quantile(&self, q: f64) -> usize {
+        let target = (q * self.keys() as f64).ceil() as u64;
+        let mut seen = 0;
+        for (depth, n) in self.0.iter().enumerate() {
+            seen += n;
+            if seen >= target.max(1) {
+                return depth;
+            }
+        }
+        self.0.len()
+    }
+
+    fn summary(&self) -> String {
+        let mean = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(d, n)| d as f64 * *n as f64)
+            .sum::<f64>()
+            / self.keys() as f64;
+        let spread: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, n)| format!("{d}:{n}"))
+            .collect();
+        format!(
+            "{} keys, depth mean {mean:.2}, median {}, 99th percentile {}, max {} \
+             (log2 of the keys {:.2}); depth:keys {}",
+            self.keys(),
+            self.quantile(0.5),
+            self.quantile(0.99),
+            self.0.len() - 1,
+            (self.keys() as f64).log2(),
+            spread.join(" "),
+        )
+    }
+}
+
+/// The depth above which [`sparse_map`] builds subtrees: 256 of them.
+const TOP: u16 = 8;
+
+/// Whether a proof of one of `proven` reads the node at `path`: it is on its path, or the
+/// sibling of a node on it (a key of `proven` shares the bits above it).
+fn read_by_proofs(path: &NodePath, proven: &BTreeSet<Hash>) -> bool {
+    let above = usize::from(path.depth.saturating_sub(1));
+    let (mut low, mut high) = (path.prefix.0, path.prefix.0);
+    for i in above / 8..32 {
+        let keep: u8 = match above % 8 {
+            bits if i == above / 8 && bits > 0 => 0xff << (8 - bits),
+            _ => 0,
+        };
+        low[i] &= keep;
+        high[i] = low[i] | !keep;
+    }
+    proven.range(Hash(low)..=Hash(high)).next().is_some()
+}
+
+/// The status map of `keys` (sorted, at least two under every first byte), as far as proofs of
+/// `proven` read it: each subtree under the first [`TOP`] key bits is built with [`subtree`] and
+/// dropped but for the nodes the proofs read, then the levels above are hashed. The root and
+/// the proofs of `proven` are those of the whole map; the depths are of all its keys.
+fn sparse_map(keys: &[(Hash, Hash)], proven: &BTreeSet<Hash>) -> (MemoryMap, Depths) {
+    let mut map = MemoryMap::default();
+    let mut depths = Depths::default();
+    let mut hashes = Vec::with_capacity(1 << TOP);
+    let mut rest = keys;
+    for first in 0..=u8::MAX {
+        let (under, tail) = rest.split_at(rest.partition_point(|(k, _)| k.0[0] == first));
+        rest = tail;
+        assert!(under.len() >= 2, "{} keys under {first:#04x}", under.len());
+        let mut prefix = [0; 32];
+        prefix[0] = first;
+        let path = NodePath {
+            depth: TOP,
+            prefix: Hash(prefix),
+        };
+        let nodes = subtree(path, under);
+        let (_, top) = nodes.iter().find(|(p, _)| *p == path).unwrap();
+        hashes.push(top.hash());
+        for (path, node) in nodes {
+            if let MapNode::Leaf { .. } = node {
+                depths.add(path.depth);
+            }
+            if read_by_proofs(&path, proven) {
+                map.0.insert(path, node);
+            }
+        }
+    }
+    assert!(rest.is_empty());
+    for depth in (0..TOP).rev() {
+        hashes = hashes
+            .chunks(2)
+            .enumerate()
+            .map(|(i, pair)| {
+                let hash = node_hash(&pair[0], &pair[1]);
+                let mut prefix = [0; 32];
+                prefix[0] = ((i as u32) << (TOP - depth)) as u8;
+                let path = NodePath {
+                    depth,
+                    prefix: Hash(prefix),
+                };
+                if read_by_proofs(&path, proven) {
+                    map.0.insert(path, MapNode::Internal { hash });
+                }
+                hash
+            })
+            .collect();
+    }
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], EMPTY);
+    (map, depths)
+}
+
+/// The keys and values of a map of `n` keys: the certificate's, its certifier's, and those of
+/// other certificates; sorted.
+fn all_keys(s: &Statements, n: u64) -> Vec<(Hash, Hash)> {
+    let mut keys: Vec<(Hash, Hash)> = s.proven().to_vec();
+    keys.extend((2..n).map(|i| (other_key(i), other_value(i))));
+    keys.sort_unstable();
+    keys
+}
+
+/// Keys whose proofs are sampled: every `n / SAMPLE`th of a map of `n` keys.
+const SAMPLE: u64 = 1_000;
+
+fn sampled(n: u64) -> impl Iterator<Item = Hash> {
+    (0..SAMPLE).map(move |j| other_key(2 + j * (n - 2) / SAMPLE))
+}
+
+/// The encoded sizes of the status proofs of the sampled keys, sorted.
+fn proof_sizes(map: &MemoryMap, n: u64) -> Vec<usize> {
+    let mut sizes: Vec<usize> = sampled(n)
+        .map(|key| {
+            let lookup = prove(map, &key).unwrap();
+            assert!(lookup.value.is_some());
+            lookup.proof.encoded_len()
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes
+}
+
+/// Prints what the bundle's size would be were both its status proofs of the median size of
+/// the sampled keys', then of their 99th percentile.
+fn print_typical(bundle: &ProofBundle, sizes: &[usize]) {
+    let own = bundle.status_proof.as_ref().unwrap().encoded_len()
+        + bundle.certifier_proof.as_ref().unwrap().encoded_len();
+    let at = |q: f64| sizes[((q * sizes.len() as f64) as usize).min(sizes.len() - 1)];
+    let with = |proof: usize| bundle.encoded_len() - own + 2 * proof;
+    eprintln!(
+        "  status proofs of {} keys of the map: {} to {} bytes, median {}, 99th percentile {}; \
+         the bundle with both its proofs at the median: {} bytes, at the 99th percentile: {} bytes",
+        sizes.len(),
+        sizes[0],
+        sizes[sizes.len() - 1],
+        at(0.5),
+        at(0.99),
+        with(at(0.5)),
+        with(at(0.99)),
+    );
+}
+
+/// Prints a bundle's size, part by part.
+fn print_bundle(size: u64, depths: &Depths, bundle: &ProofBundle, quorum: usize) {
+    let bytes = bundle.encode_to_vec();
+    let status = bundle.status.as_ref().unwrap();
+    let proof = bundle.status_proof.as_ref().unwrap();
+    let certifier = bundle.certifier.as_ref().unwrap();
+    let certifier_proof = bundle.certifier_proof.as_ref().unwrap();
+    let hashes = bundle.entry_proof.len() + bundle.map_head_proof.len();
+    let parts = bundle.scheme.len()
+        + bundle.certificate_id.len()
+        + bundle.entry.len()
+        + bundle.map_head.len()
+        + bundle.checkpoint.len()
+        + 32 * hashes
+        + status.encoded_len()
+        + proof.encoded_len()
+        + certifier.encoded_len()
+        + certifier_proof.encoded_len();
+    eprintln!(
+        "bundle at tree size {size} ({} status-map keys, {quorum} cosignatures): {} bytes \
+         (certificate entry {}, map head {}, checkpoint {}, inclusion proofs {}+{} hashes = {}, \
+         status record {}, status proof {}: depth {}, {} siblings, certifier record {}, \
+         certifier proof {}: depth {}, {} siblings, scheme and ID {}, protobuf framing {})",
+        depths.keys(),
+        bytes.len(),
+        bundle.entry.len(),
+        bundle.map_head.len(),
+        bundle.checkpoint.len(),
+        bundle.entry_proof.len(),
+        bundle.map_head_proof.len(),
+        32 * hashes,
+        status.encoded_len(),
+        proof.encoded_len(),
+        proof.depth,
+        proof.siblings.len(),
+        certifier.encoded_len(),
+        certifier_proof.encoded_len(),
+        certifier_proof.depth,
+        certifier_proof.siblings.len(),
+        bundle.scheme.len() + bundle.certificate_id.len(),
+        bytes.len() - parts,
+    );
+}
+
 fn bundles(c: &mut Criterion) {
     let keys = Keys::new();
     let s = statements(&keys);
 
-    // The status maps: the certificate, then other certificates up to 10,000, 100,000 and
-    // 1,000,000 keys.
+    // The status maps: the certificate and its certifier, then other certificates up to
+    // 10,000, 100,000 and 1,000,000 keys.
     let started = Instant::now();
     let mut map = MemoryMap::default();
     let mut update = MapUpdate::new(&map);
-    update.set(s.key, status_record_hash(&s.record));
+    for (key, value) in s.proven() {
+        update.set(key, value);
+    }
     let (_, changes) = update.finish().unwrap();
     map.apply(changes);
-    grow(&mut map, 1..10_000);
+    grow(&mut map, 2..10_000);
     let map_10k = map.clone();
     grow(&mut map, 10_000..100_000);
     let map_100k = map.clone();
@@ -335,12 +632,42 @@ fn bundles(c: &mut Criterion) {
         "status maps of 10,000, 100,000 and 1,000,000 keys built in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let proven = |n: u64| -> BTreeSet<Hash> {
+        s.proven()
+            .map(|(key, _)| key)
+            .into_iter()
+            .chain(sampled(n))
+            .collect()
+    };
+    // The map of 1,000,000 keys built as the one of 20,000,000 is: the same root and proofs.
+    let (sparse_1m, _) = sparse_map(&all_keys(&s, 1_000_000), &proven(1_000_000));
+    assert_eq!(sparse_1m.root(), map_1m.root());
+    for key in &proven(1_000_000) {
+        assert_eq!(
+            prove(&sparse_1m, key).unwrap(),
+            prove(&map_1m, key).unwrap()
+        );
+    }
+    drop(sparse_1m);
+    let started = Instant::now();
+    let (map_20m, depths_20m) = sparse_map(&all_keys(&s, 20_000_000), &proven(20_000_000));
+    eprintln!(
+        "status map of 20,000,000 keys hashed in {:.1} s, {} of its nodes kept",
+        started.elapsed().as_secs_f64(),
+        map_20m.0.len()
+    );
 
     let log_key = keys.log.verifier_key();
-    let policy = Policy {
+    let witnesses: Vec<VerifierKey> = keys.witnesses.iter().map(|w| w.verifier_key()).collect();
+    let plain = Policy {
         log_key: &log_key,
         witnesses: &[],
         quorum: 0,
+    };
+    let witnessed = Policy {
+        witnesses: &witnesses,
+        quorum: 2,
+        ..plain
     };
     let options = Options {
         now: NOW,
@@ -351,63 +678,57 @@ fn bundles(c: &mut Criterion) {
 
     let expected = Expected::new("EUCC", "EUCC-3095-2026-11-0042");
     let mut group = c.benchmark_group("verify_bundle");
-    for (size, map) in [(10_000u64, &map_10k), (1_000_000, &map_1m)] {
-        let bundle = build_bundle(&keys, &s, size, map);
-        let bytes = bundle.encode_to_vec();
-        let verified = verify_bundle(&bytes, &policy, &expected, &options).unwrap();
-        assert_eq!(verified.standing, Standing::Active);
-        let proof = bundle.status_proof.as_ref().unwrap();
-        eprintln!(
-            "bundle at tree size {size} ({} status-map keys, no cosignatures): {} bytes \
-             (certificate entry {}, registration {}, map head {}, checkpoint {}, \
-             inclusion proofs {}+{}+{} hashes, status record {} bytes, status proof {} bytes: \
-             depth {}, {} siblings)",
-            map.0
-                .values()
-                .filter(|n| matches!(n, MapNode::Leaf { .. }))
-                .count(),
-            bytes.len(),
-            bundle.entry.len(),
-            bundle.registration.len(),
-            bundle.map_head.len(),
-            bundle.checkpoint.len(),
-            bundle.entry_proof.len(),
-            bundle.registration_proof.len(),
-            bundle.map_head_proof.len(),
-            s.record.encoded_len(),
-            proof.encoded_len(),
-            proof.depth,
-            proof.siblings.len(),
-        );
-        print_cpu_per_run(&format!("verify_bundle at size {size}"), 2_000, || {
-            verify_bundle(&bytes, &policy, &expected, &options)
-        });
-        // Its two signature checks, for comparison.
-        print_cpu_per_run("  of which the checkpoint's signature", 2_000, || {
-            SignedCheckpoint::verify(bundle.checkpoint.as_bytes(), &log_key).unwrap()
-        });
-        let decoded = decode_entry(&bundle.entry).unwrap();
-        let signed = signed_statement(&decoded).unwrap();
-        let certifier = keys.certifier.verifier_key();
-        print_cpu_per_run("  and the certifier's signature", 2_000, || {
-            verify_statement(signed, &certifier).unwrap()
-        });
-        group.bench_with_input(
-            BenchmarkId::from_parameter(format!("size={size}")),
-            &bytes,
-            |b, bytes| {
+    for (size, map, depths) in [
+        (10_000u64, &map_10k, Depths::of(&map_10k)),
+        (1_000_000, &map_1m, Depths::of(&map_1m)),
+        (20_000_000, &map_20m, depths_20m),
+    ] {
+        eprintln!("status map of {size}: {}", depths.summary());
+        let sizes = proof_sizes(map, size);
+        for (policy, cosigned) in [(&plain, false), (&witnessed, true)] {
+            let bundle = build_bundle(&keys, &s, size, map, cosigned);
+            let bytes = bundle.encode_to_vec();
+            let verified = verify_bundle(&bytes, policy, &expected, &options).unwrap();
+            assert_eq!(verified.standing, Standing::Active);
+            assert_eq!(verified.cosignatures.len(), policy.quorum);
+            print_bundle(size, &depths, &bundle, policy.quorum);
+            print_typical(&bundle, &sizes);
+            print_cpu_per_run(
+                &format!("verify_bundle at size {size}, quorum {}", policy.quorum),
+                2_000,
+                || verify_bundle(&bytes, policy, &expected, &options),
+            );
+            let name = match policy.quorum {
+                0 => format!("size={size}"),
+                quorum => format!("size={size}/quorum={quorum}"),
+            };
+            group.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
                 b.iter(|| {
                     verify_bundle(
                         black_box(bytes),
-                        black_box(&policy),
+                        black_box(policy),
                         black_box(&expected),
                         black_box(&options),
                     )
                 })
-            },
-        );
+            });
+            if cosigned || size != 10_000 {
+                continue;
+            }
+            // Its two signature checks, for comparison.
+            print_cpu_per_run("  of which the checkpoint's signature", 2_000, || {
+                SignedCheckpoint::verify(bundle.checkpoint.as_bytes(), &log_key).unwrap()
+            });
+            let decoded = decode_entry(&bundle.entry).unwrap();
+            let signed = signed_statement(&decoded).unwrap();
+            let certifier = keys.certifier.verifier_key();
+            print_cpu_per_run("  and the certifier's signature", 2_000, || {
+                verify_statement(signed, &certifier).unwrap()
+            });
+        }
     }
     group.finish();
+    drop(map_20m);
 
     // One batch of new certificates: set each key, then the new root and the nodes to write.
     let new: Vec<(Hash, Hash)> = (0..BATCH as u64)

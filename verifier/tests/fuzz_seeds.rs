@@ -2,7 +2,8 @@
 //! log (`verifier/fuzz/src/lib.rs`, included here) signed with the keys the targets check with.
 //!
 //! `seeds_are_what_the_targets_expect` checks on every run that the seeds get through the checks
-//! they are meant to reach; `write_seeds` (ignored) writes them to `verifier/fuzz/corpus/`:
+//! they are meant to reach, and `corpus_holds_the_seeds` that `verifier/fuzz/corpus/` holds them
+//! as they are made now; `write_seeds` (ignored) writes them there:
 //! `cargo test -p certlog-verifier --test fuzz_seeds -- --ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use prost::Message as _;
 
 use certlog_verifier::bundle::{BundleError, Expected, Options, Policy, Standing, verify_bundle};
-use certlog_verifier::certificate::status_key;
+use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_key};
 use certlog_verifier::cosignature::cosign;
 use certlog_verifier::entry::{encode_entry, sign_statement};
 use certlog_verifier::entry_bundle::encode_entry_bundle;
@@ -25,15 +26,18 @@ use certlog_verifier::evidence::{self, EvidenceError, Misbehaviour, Observation}
 use certlog_verifier::merkle::{
     Hash, consistency_proof, full_consistency_proof, inclusion_proof, leaf_hash,
 };
-use certlog_verifier::proto::{ProofBundle, statement};
-use certlog_verifier::replay::ReplayError;
+use certlog_verifier::proto::{CertificateStatus, ProofBundle, statement};
+use certlog_verifier::replay::{Replay, ReplayError};
 use certlog_verifier::status_map::prove;
 use certlog_verifier::tiles::TileId;
 use certlog_verifier::tlog_proof::TlogProof;
 use certlog_verifier::witness::{self, AddCheckpoint, format_cosignatures, format_size_body};
 use certlog_verifier::{Checkpoint, SignedCheckpoint};
 use common::MemoryTree;
-use fixtures::{CERTIFICATE_ID, FIRMWARE, LOG, NOW, SCHEME, keys, log, trusted};
+use fixtures::{
+    CERTIFICATE_ID, CERTIFIER, COMPROMISED_ID, FIRMWARE, LOG, Log, NOW, SCHEME, compromised_log,
+    keys, log, trusted,
+};
 
 /// One seed: the target, a name, the bytes.
 type Seed = (&'static str, &'static str, Vec<u8>);
@@ -61,24 +65,35 @@ fn raw(proof: &[Hash]) -> Vec<Vec<u8>> {
     proof.iter().map(|h| h.0.to_vec()).collect()
 }
 
-/// The bundle of the fixtures' certificate, with a consistency proof from [`trusted`].
-fn bundle(tree: &MemoryTree, checkpoint: &SignedCheckpoint) -> ProofBundle {
-    let l = log();
+/// The bundle of a certificate of a fixtures' log `l` (whose tree is `tree`), with a consistency
+/// proof from [`trusted`]: the certificate's entry, its status record and its certifier's record,
+/// both proven under the log's last map head.
+fn bundle_of(
+    l: &Log,
+    certificate_id: &str,
+    tree: &MemoryTree,
+    checkpoint: &SignedCheckpoint,
+) -> ProofBundle {
     let size = tree.size();
     let proof = |index: u64| raw(&inclusion_proof(index, size, tree).unwrap());
-    let key = status_key(SCHEME, CERTIFICATE_ID);
+    let key = status_key(SCHEME, certificate_id);
     let record = l.state.statuses[&key].clone();
+    let certifier = l.state.certifiers[&record.certifier].clone();
+    let certifier_lookup = prove(&l.map, &certifier_key(&record.certifier)).unwrap();
+    assert_eq!(
+        certifier_lookup.value,
+        Some(certifier_record_hash(&certifier))
+    );
     let head = size - 1;
     ProofBundle {
         scheme: SCHEME.into(),
-        certificate_id: CERTIFICATE_ID.into(),
+        certificate_id: certificate_id.into(),
         checkpoint: checkpoint.to_text(),
-        entry_index: 3,
-        entry: l.entries[3].clone(),
-        entry_proof: proof(3),
-        registration_index: 0,
-        registration: l.entries[0].clone(),
-        registration_proof: proof(0),
+        entry_index: record.issued_index,
+        entry: l.entries[record.issued_index as usize].clone(),
+        entry_proof: proof(record.issued_index),
+        certifier: Some(certifier),
+        certifier_proof: Some(certifier_lookup.proof),
         status: Some(record),
         map_head_index: head,
         map_head: l.entries[head as usize].clone(),
@@ -89,6 +104,11 @@ fn bundle(tree: &MemoryTree, checkpoint: &SignedCheckpoint) -> ProofBundle {
     }
 }
 
+/// The bundle of the fixtures' certificate.
+fn bundle(tree: &MemoryTree, checkpoint: &SignedCheckpoint) -> ProofBundle {
+    bundle_of(log(), CERTIFICATE_ID, tree, checkpoint)
+}
+
 /// The same, for a certificate not in the log.
 fn absent_bundle(tree: &MemoryTree, checkpoint: &SignedCheckpoint) -> ProofBundle {
     let key = status_key(SCHEME, "FUZZ-404");
@@ -97,9 +117,8 @@ fn absent_bundle(tree: &MemoryTree, checkpoint: &SignedCheckpoint) -> ProofBundl
         entry_index: 0,
         entry: vec![],
         entry_proof: vec![],
-        registration_index: 0,
-        registration: vec![],
-        registration_proof: vec![],
+        certifier: None,
+        certifier_proof: None,
         status: None,
         status_proof: Some(prove(&log().map, &key).unwrap().proof),
         consistency_from: 0,
@@ -162,7 +181,8 @@ fn seeds() -> Vec<Seed> {
     let bundle_bytes = encode_entry_bundle(l.entries.iter().map(Vec::as_slice)).unwrap();
     add("entry_bundle", "log", bundle_bytes);
 
-    // Entries.
+    // Entries: the log's, and the registry statements of its second batch (which apply to the
+    // log's state as well: the entry target checks them against it).
     for (i, name) in [
         "register",
         "register-retired",
@@ -176,6 +196,9 @@ fn seeds() -> Vec<Seed> {
     {
         add("entry", name, l.entries[i].clone());
     }
+    let c = compromised_log();
+    add("entry", "rotate-key", c.entries[6].clone());
+    add("entry", "retire-compromised", c.entries[8].clone());
 
     // Proof bundles.
     add(
@@ -187,6 +210,20 @@ fn seeds() -> Vec<Seed> {
         "bundle",
         "absent",
         absent_bundle(&t, &checkpoint).encode_to_vec(),
+    );
+    // From the log with its second batch: the certificate issued after its certifier's key
+    // was compromised, and the first one, signed with the certifier's earlier key.
+    let ct = tree(&c.entries);
+    let c_checkpoint = cosigned(&ct);
+    add(
+        "bundle",
+        "compromised",
+        bundle_of(c, COMPROMISED_ID, &ct, &c_checkpoint).encode_to_vec(),
+    );
+    add(
+        "bundle",
+        "earlier-key",
+        bundle_of(c, CERTIFICATE_ID, &ct, &c_checkpoint).encode_to_vec(),
     );
 
     // Certificates in JSON.
@@ -335,6 +372,45 @@ fn seeds_are_what_the_targets_expect() {
     .unwrap();
     assert_eq!(absent.standing, Standing::Absent);
 
+    // After the second batch: the certificate issued once the certifier's key was compromised
+    // stands revoked, whatever its status record says (active); the first one, signed with the
+    // earlier key before the compromise, keeps its status.
+    let compromised = verify_bundle(
+        seed(&seeds, "bundle", "compromised"),
+        &policy,
+        &Expected::new(SCHEME, COMPROMISED_ID).certifier(CERTIFIER),
+        &options,
+    )
+    .unwrap();
+    assert_eq!(compromised.standing, Standing::CertifierCompromised);
+    assert_eq!(
+        compromised.record.unwrap().status(),
+        CertificateStatus::Active
+    );
+    let certifier = compromised.certifier.unwrap();
+    assert_eq!(certifier.compromised_index, Some(6));
+    assert_eq!(certifier.retired_index, Some(8));
+    assert_eq!(certifier.key_index, 6);
+    assert_eq!(certifier.earlier_keys.len(), 1);
+    let earlier = verify_bundle(
+        seed(&seeds, "bundle", "earlier-key"),
+        &policy,
+        &expected,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(earlier.standing, Standing::Suspended);
+    assert_eq!(earlier.certifier.unwrap().earlier_keys[0].until_index, 6);
+
+    // The fixtures' status maps are the ones an auditor's replay computes (the certifiers'
+    // records beside the status records), map head by map head.
+    let mut replay = Replay::new(k.operator_vkey.clone());
+    for bytes in &compromised_log().entries {
+        replay.apply(bytes).unwrap();
+    }
+    assert_eq!(replay.map_heads, 2);
+    assert_eq!(replay.map_root(), compromised_log().map.root());
+
     // The evidence confirms the fork and the rule violation (with the operator's key, which
     // it needs); the leaf mismatch is only an observation.
     let operator = Some(&k.operator_vkey);
@@ -397,10 +473,41 @@ fn seeds_are_what_the_targets_expect() {
     }
 }
 
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
+}
+
+/// The seeds are deterministic (Ed25519 signatures, fixed times), so those in the corpus (which
+/// `parsers.rs` mutates) are these, byte for byte, and no others.
+#[test]
+fn corpus_holds_the_seeds() {
+    let seeds = seeds();
+    let again = "write them again: cargo test -p certlog-verifier --test fuzz_seeds -- --ignored";
+    for (target, name, bytes) in &seeds {
+        let path = corpus_dir().join(target).join(format!("seed-{name}"));
+        let stored = fs::read(&path).unwrap_or_default();
+        assert!(stored == *bytes, "{} is stale: {again}", path.display());
+    }
+    for dir in fs::read_dir(corpus_dir()).unwrap() {
+        let dir = dir.unwrap().path();
+        let target = dir.file_name().unwrap().to_str().unwrap().to_string();
+        for file in fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().file_name().into_string().unwrap();
+            let Some(name) = file.strip_prefix("seed-") else {
+                continue;
+            };
+            assert!(
+                seeds.iter().any(|(t, n, _)| *t == target && *n == name),
+                "{target}/{file} is no seed any more: delete it"
+            );
+        }
+    }
+}
+
 #[test]
 #[ignore = "writes the seed corpora of verifier/fuzz"]
 fn write_seeds() {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let corpus = corpus_dir();
     for (target, name, bytes) in seeds() {
         let dir = corpus.join(target);
         fs::create_dir_all(&dir).unwrap();

@@ -3,17 +3,22 @@
 //! keys get past the signature checks of the targets.
 //!
 //! The log of the fixtures: a certifier registered (entry 0), a second one registered (1) and
-//! retired (2), a certificate issued (3) and suspended (4), then a map head of the statuses (5).
+//! retired (2), a certificate issued (3) and suspended (4), then a map head of the status map (5),
+//! which holds the certificate's status record and both certifiers' records.
+//!
+//! Its continuation, [`compromised_log`], a second batch: the certifier's key rotated (6), a
+//! second certificate issued with the new key (7), the certifier retired as compromised since
+//! after the first map head (8), so from the second batch on (index 6), and a map head (9).
 
 use std::sync::OnceLock;
 
 use certlog_verifier::bundle::TrustedTree;
-use certlog_verifier::certificate::status_record_hash;
+use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_record_hash};
 use certlog_verifier::entry::{encode_entry, sign_statement};
 use certlog_verifier::merkle::{CompactRange, Hash, leaf_hash};
 use certlog_verifier::proto::{
-    Certificate, CertificateStatus, CertifierRegistered, CertifierRetired, Entry, MapHead, Product,
-    StatusChanged, entry, statement,
+    Certificate, CertificateStatus, CertifierKeyRotated, CertifierRegistered, CertifierRetired,
+    Entry, MapHead, Product, StatusChanged, entry, statement,
 };
 use certlog_verifier::rules::{MemoryState, check_entry};
 use certlog_verifier::status_map::{MapUpdate, MemoryMap};
@@ -34,6 +39,8 @@ pub const WITNESSES: [&str; 2] = ["w1.fuzz.example", "w2.fuzz.example"];
 pub const SCHEME: &str = "EUCC";
 /// The certificate of the log.
 pub const CERTIFICATE_ID: &str = "FUZZ-1";
+/// The certificate issued in [`compromised_log`], after its certifier's key was compromised.
+pub const COMPROMISED_ID: &str = "FUZZ-2";
 /// The verifiers' clock: within the certificate's validity.
 pub const NOW: i64 = 1_800_000_000;
 /// The SHA-256 of the firmware the certificate lists.
@@ -47,6 +54,8 @@ pub struct Keys {
     pub operator: SigningKey,
     /// The certifier's key.
     pub certifier: SigningKey,
+    /// The certifier's key after its rotation in [`compromised_log`].
+    pub rotated: SigningKey,
     /// The retired certifier's key.
     pub retired: SigningKey,
     /// The witnesses' keys.
@@ -80,6 +89,7 @@ pub fn keys() -> &'static Keys {
             log,
             operator,
             certifier: key(CERTIFIER, KeyType::Ed25519, 3),
+            rotated: key(CERTIFIER, KeyType::Ed25519, 7),
             retired: key(RETIRED, KeyType::Ed25519, 6),
             witnesses,
         }
@@ -88,9 +98,13 @@ pub fn keys() -> &'static Keys {
 
 /// The certificate the log issues.
 pub fn certificate() -> Certificate {
+    certificate_with_id(CERTIFICATE_ID)
+}
+
+fn certificate_with_id(id: &str) -> Certificate {
     Certificate {
         scheme: SCHEME.into(),
-        certificate_id: CERTIFICATE_ID.into(),
+        certificate_id: id.into(),
         product: Some(Product {
             vendor: "Fuzz Devices".into(),
             name: "Fuzz Cam".into(),
@@ -130,12 +144,15 @@ pub fn map_head(root: &Hash, tree_size: u64, timestamp: i64) -> Vec<u8> {
     .encode_to_vec()
 }
 
-/// The status map of a state.
+/// The status map of a state: the certificates' status records and the certifiers' records.
 pub fn status_map(state: &MemoryState) -> MemoryMap {
     let empty = MemoryMap::default();
     let mut update = MapUpdate::new(&empty);
     for (key, record) in &state.statuses {
         update.set(*key, status_record_hash(record));
+    }
+    for (name, record) in &state.certifiers {
+        update.set(certifier_key(name), certifier_record_hash(record));
     }
     let Ok((_, changes)) = update.finish();
     let mut map = MemoryMap::default();
@@ -153,52 +170,120 @@ pub struct Log {
     pub map: MemoryMap,
 }
 
+impl Log {
+    /// Appends a batch: its statements, each checked by the log's rules, then the map head of
+    /// the status map after them, at `time`.
+    fn batch(&mut self, statements: Vec<Vec<u8>>, time: i64) {
+        let operator = &keys().operator_vkey;
+        for bytes in statements {
+            let index = self.entries.len() as u64;
+            let change = check_entry(&bytes, index, operator, &self.state)
+                .expect("the fixtures follow the rules");
+            self.state.record(change);
+            self.entries.push(bytes);
+        }
+        self.map = status_map(&self.state);
+        let index = self.entries.len() as u64;
+        self.entries.push(map_head(&self.map.root(), index, time));
+        self.state.record_map_head(index, time);
+    }
+}
+
+/// The first batch of the log (see the module documentation).
+fn first_batch() -> Vec<Vec<u8>> {
+    let k = keys();
+    vec![
+        signed(&k.operator, register(&k.certifier)),
+        signed(&k.operator, register(&k.retired)),
+        signed(
+            &k.operator,
+            statement::Body::CertifierRetired(CertifierRetired {
+                name: RETIRED.into(),
+                reason: "closed".into(),
+                retired_at: NOW - 1_500_000,
+                compromised_since: 0,
+            }),
+        ),
+        signed(
+            &k.certifier,
+            statement::Body::CertificateIssued(certificate()),
+        ),
+        signed(
+            &k.certifier,
+            statement::Body::StatusChanged(StatusChanged {
+                scheme: SCHEME.into(),
+                certificate_id: CERTIFICATE_ID.into(),
+                issued_index: 3,
+                previous_index: 3,
+                status: CertificateStatus::Suspended.into(),
+                reason: "under investigation".into(),
+                effective_at: NOW - 500_000,
+            }),
+        ),
+    ]
+}
+
+/// The time of the first map head.
+const FIRST_HEAD: i64 = NOW - 60;
+
 /// The log, made once (see the module documentation).
 pub fn log() -> &'static Log {
     static LOG_ENTRIES: OnceLock<Log> = OnceLock::new();
     LOG_ENTRIES.get_or_init(|| {
-        let k = keys();
-        let mut entries = vec![
-            signed(&k.operator, register(&k.certifier)),
-            signed(&k.operator, register(&k.retired)),
-            signed(
-                &k.operator,
-                statement::Body::CertifierRetired(CertifierRetired {
-                    name: RETIRED.into(),
-                    reason: "closed".into(),
-                    retired_at: NOW - 1_500_000,
-                }),
-            ),
-            signed(
-                &k.certifier,
-                statement::Body::CertificateIssued(certificate()),
-            ),
-            signed(
-                &k.certifier,
-                statement::Body::StatusChanged(StatusChanged {
-                    scheme: SCHEME.into(),
-                    certificate_id: CERTIFICATE_ID.into(),
-                    issued_index: 3,
-                    previous_index: 3,
-                    status: CertificateStatus::Suspended.into(),
-                    reason: "under investigation".into(),
-                    effective_at: NOW - 500_000,
-                }),
-            ),
-        ];
-        let mut state = MemoryState::default();
-        for (index, bytes) in entries.iter().enumerate() {
-            let change = check_entry(bytes, index as u64, &k.operator_vkey, &state)
-                .expect("the fixtures follow the rules");
-            state.record(change);
-        }
-        let map = status_map(&state);
-        entries.push(map_head(&map.root(), entries.len() as u64, NOW - 60));
-        Log {
-            entries,
-            state,
-            map,
-        }
+        let mut log = Log {
+            entries: Vec::new(),
+            state: MemoryState::default(),
+            map: MemoryMap::default(),
+        };
+        log.batch(first_batch(), FIRST_HEAD);
+        log
+    })
+}
+
+/// The log's second batch: the certifier given a new key (entry 6), a certificate issued with
+/// it (7), the certifier retired as compromised since after the first map head (8), so from the
+/// second batch on: the certificate of entry 7 stands revoked, the first one (signed with the
+/// earlier key) keeps its status.
+pub fn second_batch() -> Vec<Vec<u8>> {
+    let k = keys();
+    vec![
+        signed(
+            &k.operator,
+            statement::Body::CertifierKeyRotated(CertifierKeyRotated {
+                vkey: k.rotated.verifier_key().to_string(),
+                reason: "yearly rotation".into(),
+                rotated_at: FIRST_HEAD + 5,
+            }),
+        ),
+        signed(
+            &k.rotated,
+            statement::Body::CertificateIssued(certificate_with_id(COMPROMISED_ID)),
+        ),
+        signed(
+            &k.operator,
+            statement::Body::CertifierRetired(CertifierRetired {
+                name: CERTIFIER.into(),
+                reason: "new key stolen".into(),
+                retired_at: FIRST_HEAD + 20,
+                compromised_since: FIRST_HEAD + 1,
+            }),
+        ),
+    ]
+}
+
+/// The log with its second batch (see [`second_batch`]), made once: the same first six
+/// entries, so it extends [`log`] and [`trusted`].
+pub fn compromised_log() -> &'static Log {
+    static LOG_ENTRIES: OnceLock<Log> = OnceLock::new();
+    LOG_ENTRIES.get_or_init(|| {
+        let base = log();
+        let mut log = Log {
+            entries: base.entries.clone(),
+            state: base.state.clone(),
+            map: base.map.clone(),
+        };
+        log.batch(second_batch(), NOW - 30);
+        log
     })
 }
 
