@@ -564,7 +564,9 @@ impl Log {
         (bundle.map_head, bundle.map_head_proof) = proof(size - 1)?;
         match (self.storage.status(&key)?, target) {
             (Some(record), _) if record.issued_index < size => {
-                (bundle.entry, bundle.entry_proof) = proof(record.issued_index)?;
+                bundle.entry = self.storage.entry(record.issued_index)?.ok_or_else(|| {
+                    LogError::Unavailable(format!("entry {} is missing", record.issued_index))
+                })?;
                 bundle.entry_index = record.issued_index;
                 let certifier = self.storage.certifier(&record.certifier)?.ok_or_else(|| {
                     LogError::Unavailable(format!("certifier {} is missing", record.certifier))

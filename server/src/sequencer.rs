@@ -522,7 +522,7 @@ impl Sequencer {
                 continue;
             }
             let index = self.range.size();
-            match rules::apply(&sub.signed, &sub.statement, index, &state) {
+            match rules::apply(&sub.signed, &sub.statement, index, &sub.leaf_hash, &state) {
                 Err(e) => {
                     let answer = match self.storage.leaf_index(&sub.leaf_hash) {
                         Ok(Some(index)) => Ok(Sequenced {

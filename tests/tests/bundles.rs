@@ -302,8 +302,8 @@ fn any_changed_byte_or_another_key_fails() {
             }),
         ),
         (
-            "entry proof",
-            Box::new(move |b| flip(&mut b.entry_proof[0], 7)),
+            "status record's entry hash",
+            Box::new(move |b| flip(&mut b.status.as_mut().unwrap().entry_hash, 7)),
         ),
         (
             "certifier record",

@@ -359,7 +359,6 @@ fn build_bundle(
         checkpoint: checkpoint.to_text(),
         entry_index: CERTIFICATE_INDEX,
         entry: s.certificate.clone(),
-        entry_proof: proof(CERTIFICATE_INDEX),
         certifier: Some(s.certifier.clone()),
         certifier_proof: Some(certifier.proof),
         status: Some(s.record.clone()),
@@ -571,7 +570,7 @@ fn print_bundle(size: u64, depths: &Depths, bundle: &ProofBundle, quorum: usize)
     let proof = bundle.status_proof.as_ref().unwrap();
     let certifier = bundle.certifier.as_ref().unwrap();
     let certifier_proof = bundle.certifier_proof.as_ref().unwrap();
-    let hashes = bundle.entry_proof.len() + bundle.map_head_proof.len();
+    let hashes = bundle.map_head_proof.len();
     let parts = bundle.scheme.len()
         + bundle.certificate_id.len()
         + bundle.entry.len()
@@ -584,7 +583,7 @@ fn print_bundle(size: u64, depths: &Depths, bundle: &ProofBundle, quorum: usize)
         + certifier_proof.encoded_len();
     eprintln!(
         "bundle at tree size {size} ({} status-map keys, {quorum} cosignatures): {} bytes \
-         (certificate entry {}, map head {}, checkpoint {}, inclusion proofs {}+{} hashes = {}, \
+         (certificate entry {}, map head {}, checkpoint {}, map head inclusion proof {} hashes = {}, \
          status record {}, status proof {}: depth {}, {} siblings, certifier record {}, \
          certifier proof {}: depth {}, {} siblings, scheme and ID {}, protobuf framing {})",
         depths.keys(),
@@ -592,7 +591,6 @@ fn print_bundle(size: u64, depths: &Depths, bundle: &ProofBundle, quorum: usize)
         bundle.entry.len(),
         bundle.map_head.len(),
         bundle.checkpoint.len(),
-        bundle.entry_proof.len(),
         bundle.map_head_proof.len(),
         32 * hashes,
         status.encoded_len(),

@@ -9,7 +9,8 @@
 //! It checks, in order: the checkpoint's signature and the witness quorum; that the tree
 //! extends the one the device trusts, if any (rollback protection); the inclusion of the
 //! checkpoint's last entry, a map head, and its freshness; that the bundle is for the expected
-//! certificate; the inclusion of the issuing entry; the certifier's record under the map head
+//! certificate; the issuing entry, whose leaf hash its status record holds; the certifier's
+//! record under the map head
 //! (its keys over time, its schemes, whether it was found compromised); the certifier's
 //! signature, with the key it had at the entry; the certificate's fields (docs/trust.md "Identifiers and text"); the
 //! status record against the map head (or the certificate's absence); the firmware digest, an
@@ -425,14 +426,8 @@ pub fn verify_bundle(
         });
     }
 
-    // The certificate, as its certifier signed it.
-    check_inclusion(
-        "the certificate",
-        &b.entry,
-        b.entry_index,
-        &b.entry_proof,
-        &checkpoint,
-    )?;
+    // The certificate, as its certifier signed it; its status record, proven below, holds its
+    // leaf hash.
     let entry_pb::Body::SignedStatement(signed) = decode_entry("the certificate", &b.entry)? else {
         return Err(BundleError::Malformed(
             "the certificate entry is a map head",
@@ -503,6 +498,7 @@ pub fn verify_bundle(
         || record.certificate_id != b.certificate_id
         || record.issued_index != b.entry_index
         || record.certifier != signed.signer
+        || record.entry_hash[..] != leaf_hash(&b.entry).0[..]
     {
         return Err(BundleError::Malformed(
             "the status record is not the certificate's",

@@ -237,7 +237,9 @@ impl Replay {
                 if verified_with != Some(&key) {
                     entry::verify_statement(signed, &key).map_err(|e| rule(RuleError::Entry(e)))?;
                 }
-                let change = rules::apply(signed, &statement, index, &self.state).map_err(rule)?;
+                let leaf = crate::merkle::leaf_hash(bytes);
+                let change =
+                    rules::apply(signed, &statement, index, &leaf, &self.state).map_err(rule)?;
                 self.record(change, index)
             }
         };

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use crate::certificate::{self, CertificateError, status_key, transition_allowed};
 use crate::entry::{self, EntryError};
 use crate::key::{KeyError, KeyType, VerifierKey};
-use crate::merkle::Hash;
+use crate::merkle::{self, Hash};
 use crate::proto::{
     CertificateStatus, CertifierKey, CertifierRecord, Entry, SignedStatement, Statement,
     StatusChanged, StatusRecord, StatusStep, statement,
@@ -361,7 +361,7 @@ pub fn check_entry<S: LogState>(
     let statement = entry::decode_statement(signed)?;
     let key = signing_key(signed, &statement, operator, state)?;
     entry::verify_statement(signed, &key)?;
-    apply(signed, &statement, index, state)
+    apply(signed, &statement, index, &merkle::leaf_hash(bytes), state)
 }
 
 /// The status-map key of the certificate a statement is about (none for the registry's
@@ -378,12 +378,13 @@ pub fn certificate_key(statement: &Statement) -> Option<Hash> {
     }
 }
 
-/// Applies an authenticated statement at `index` to the state: the change it makes, or why it
-/// may not be appended.
+/// Applies an authenticated statement at `index`, whose entry has the RFC 6962 leaf hash
+/// `leaf`, to the state: the change it makes, or why it may not be appended.
 pub fn apply<S: LogState>(
     signed: &SignedStatement,
     statement: &Statement,
     index: u64,
+    leaf: &Hash,
     state: &S,
 ) -> Result<Change, RuleError<S::Error>> {
     let signer = &signed.signer;
@@ -418,6 +419,7 @@ pub fn apply<S: LogState>(
                     effective_at: 0,
                     by_operator: false,
                     history: Vec::new(),
+                    entry_hash: leaf.0.to_vec(),
                 },
             })
         }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::BundleFor;
 use anyhow::{Context as _, bail};
-use certlog_verifier::Hash;
 use certlog_verifier::tlog_proof::TlogProof;
 use prost::Message as _;
 use serde_json::json;
@@ -57,7 +56,8 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
         }
         _ => bail!("give --scheme and --id, or --firmware-sha256"),
     };
-    let bundle = cx.connect().await?.bundle(target, args.since).await?;
+    let mut client = cx.connect().await?;
+    let bundle = client.bundle(target, args.since).await?;
     let bytes = match args.format {
         Format::Bundle => bundle.encode_to_vec(),
         Format::TlogProof => {
@@ -68,13 +68,13 @@ pub async fn run(cx: &Context, args: Args) -> anyhow::Result<Output> {
                     bundle.certificate_id
                 );
             }
-            let proof = bundle
-                .entry_proof
-                .iter()
-                .map(|h| {
-                    Hash::from_slice(h).context("the log sent a proof hash that is not 32 bytes")
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            // A bundle proves its entry through the status map; a tlog-proof, for tools that
+            // know only the tree, carries the entry's inclusion proof in the bundle's tree.
+            let size = bundle.map_head_index + 1;
+            let proof = client
+                .inclusion_proof(Ok(bundle.entry_index), size)
+                .await?
+                .proof;
             TlogProof {
                 extra: None,
                 index: bundle.entry_index,
