@@ -31,6 +31,10 @@ enum Via {
     Register,
     /// `Admin.RetireCertifier`.
     Retire,
+    /// `Admin.ChangeStatus`.
+    ChangeStatus,
+    /// `Admin.RotateCertifierKey`.
+    Rotate,
 }
 
 async fn send(client: &mut Client, via: Via, entry: Vec<u8>) -> Result<Receipt, ClientError> {
@@ -38,6 +42,8 @@ async fn send(client: &mut Client, via: Via, entry: Vec<u8>) -> Result<Receipt, 
         Via::Submit => client.submit(entry, true).await,
         Via::Register => client.register_certifier(entry, true).await,
         Via::Retire => client.retire_certifier(entry, true).await,
+        Via::ChangeStatus => client.operator_change_status(entry, true).await,
+        Via::Rotate => client.rotate_certifier_key(entry, true).await,
     }
 }
 
@@ -993,8 +999,43 @@ async fn malformed_entries_and_wrong_services() {
     )
     .await;
 
+    // The operator's status changes and key rotations have calls of their own too.
+    let rotate = signed_entry(
+        &operator,
+        statement::Body::CertifierKeyRotated(certlog_verifier::proto::CertifierKeyRotated {
+            vkey: key("cb.example", 9).verifier_key().to_string(),
+            reason: "r".into(),
+            rotated_at: 1_790_000_000,
+        }),
+    );
+    for (via, entry, needle) in [
+        (
+            Via::Submit,
+            rotate.clone(),
+            "the registry goes to the Admin service",
+        ),
+        (
+            Via::Retire,
+            rotate.clone(),
+            "RetireCertifier takes a CertifierRetired statement",
+        ),
+        (
+            Via::Rotate,
+            retire.clone(),
+            "RotateCertifierKey takes a CertifierKeyRotated statement",
+        ),
+        (
+            Via::ChangeStatus,
+            good.clone(),
+            "ChangeStatus takes an operator_status_changed statement",
+        ),
+    ] {
+        s.refused(via, entry, Code::InvalidArgument, needle).await;
+    }
+
     // Each accepted where it belongs.
     s.accepted(Via::Submit, good).await;
+    s.accepted(Via::Rotate, rotate).await;
     s.accepted(Via::Register, register).await;
     s.accepted(Via::Retire, retire).await;
 }

@@ -490,6 +490,23 @@ mod tests {
     }
 
     #[test]
+    fn a_map_head_earlier_than_the_one_before_stops_the_replay() {
+        let (operator, mut entries, _) = sample_log();
+        // The sample's map heads are all of time 5: one of time 4 goes back.
+        let mut head = crate::entry::decode_entry(&entries[8]).unwrap();
+        if let Some(Body::MapHead(h)) = &mut head.body {
+            h.timestamp = 4;
+        }
+        entries[8] = head.encode_to_vec();
+        let mut replay = Replay::new(operator);
+        let error = entries.iter().find_map(|e| replay.apply(e).err());
+        assert!(
+            matches!(&error, Some(ReplayError::MapHead { index: 8, reason }) if reason.contains("before the previous map head")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn a_signature_checked_ahead_is_trusted_only_for_the_required_key() {
         let (operator, entries, _) = sample_log();
         let cb = key("cb.example", 2);

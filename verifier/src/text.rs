@@ -74,6 +74,8 @@ impl Allowed {
             Allowed::ExtKey => {
                 c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
             }
+            // ASCII's only excluded characters are its controls; the tables are for the rest.
+            Allowed::Text if c.is_ascii() => !c.is_ascii_control(),
             Allowed::Text => !matches!(
                 c.general_category(),
                 GeneralCategory::Control
