@@ -908,7 +908,8 @@ mod tests {
         assert_eq!(a.state.certifiers, b.state.certifiers);
         assert_eq!(a.map_root(), status_map::EMPTY);
         assert_eq!(a.pending_map_values(), b.pending_map_values());
-        assert_eq!(a.pending_map_values().len(), 2);
+        // The certifier's record and two certificates' records.
+        assert_eq!(a.pending_map_values().len(), 3);
         assert_eq!(back.to_bytes(), bytes);
     }
 
@@ -917,8 +918,9 @@ mod tests {
         let (state, log) = sample();
         let message = StateMessage::decode(&state.to_bytes()[..]).unwrap();
         type Damage = Box<dyn Fn(&mut StateMessage)>;
-        let damaged: [(&str, Damage); 5] = [
-            ("version", Box::new(|m| m.version = 2)),
+        let damaged: [(&str, Damage); 6] = [
+            ("version", Box::new(|m| m.version = 1)),
+            ("map head times", Box::new(|m| m.map_head_times.push(1))),
             ("edge", Box::new(|m| m.tree_edge[0][0] ^= 1)),
             (
                 "checkpoint",
