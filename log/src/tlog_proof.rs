@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::checkpoint::parse_tree_size;
-use crate::merkle::Hash;
+use certlog_verifier::checkpoint::parse_tree_size;
+use certlog_verifier::merkle::Hash;
 
 const HEADER: &str = "c2sp.org/tlog-proof@v1";
 
@@ -92,7 +92,7 @@ impl TlogProof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::leaf_hash;
+    use certlog_verifier::merkle::leaf_hash;
 
     #[test]
     fn round_trip() {

@@ -1,14 +1,12 @@
 //! `certlog-verify evidence`: evidence that a log misbehaved, as `certlog audit` writes it,
-//! checked offline with the log's key (see [`crate::evidence`]).
+//! checked offline with the log's key (see [`certlog_log::evidence`]).
 
-use std::prelude::rust_2024::*;
-
-use crate::certificate::json::format_time;
-use crate::evidence::{self, EvidenceError, Misbehaviour};
-use crate::key::KeyType;
+use certlog_log::evidence::{self, EvidenceError, Misbehaviour};
+use certlog_verifier::certificate::json::format_time;
+use certlog_verifier::key::KeyType;
 use serde_json::json;
 
-use super::{Error, Verified, input, json_fields};
+use crate::{Error, Verified, input, json_fields};
 
 /// Checks evidence that a log misbehaved (from `certlog audit`), offline, trusting only the
 /// keys given here: never the auditor.

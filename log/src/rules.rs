@@ -6,15 +6,15 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::certificate::{self, CertificateError, status_key, transition_allowed};
-use crate::entry::{self, EntryError};
-use crate::key::{KeyError, KeyType, VerifierKey};
-use crate::merkle::{self, Hash};
-use crate::proto::{
+use certlog_verifier::certificate::{self, CertificateError, status_key, transition_allowed};
+use certlog_verifier::entry::{self, EntryError};
+use certlog_verifier::key::{KeyError, KeyType, VerifierKey};
+use certlog_verifier::merkle::{self, Hash};
+use certlog_verifier::proto::{
     CertificateStatus, CertifierKey, CertifierRecord, Entry, SignedStatement, Statement,
     StatusChanged, StatusRecord, StatusStep, statement,
 };
-use crate::text::{self, TextError};
+use certlog_verifier::text::{self, TextError};
 
 /// What the rules read of the log so far.
 pub trait LogState {
@@ -257,7 +257,6 @@ pub fn signing_key<S: LogState>(
 pub struct KeyCache {
     keys: alloc::collections::BTreeMap<String, CachedKey>,
     /// How many keys have tables.
-    #[cfg(feature = "std")]
     tables: usize,
 }
 
@@ -285,7 +284,6 @@ impl KeyCache {
             }
         };
         cached.uses = cached.uses.saturating_add(1);
-        #[cfg(feature = "std")]
         if cached.uses == Self::TABLE_AFTER && self.tables < Self::MAX_TABLES {
             cached.key.precompute();
             self.tables += 1;
@@ -347,7 +345,7 @@ fn active_certifier<S: LogState>(
 
 /// Decodes, authenticates and applies an entry at `index`: the whole rule check an auditor
 /// replays. The sequencer does the same in two steps, checking signatures ahead of the queue
-/// ([`signing_key`], [`crate::entry::verify_statement`]) and the state in order ([`apply`]).
+/// ([`signing_key`], [`certlog_verifier::entry::verify_statement`]) and the state in order ([`apply`]).
 pub fn check_entry<S: LogState>(
     bytes: &[u8],
     index: u64,
@@ -714,10 +712,10 @@ impl MemoryState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{encode_entry, sign_statement};
-    use crate::key::SigningKey;
-    use crate::proto::{CertifierKeyRotated, CertifierRegistered, CertifierRetired};
     use crate::testing::{change, issue as cert};
+    use certlog_verifier::entry::{encode_entry, sign_statement};
+    use certlog_verifier::key::SigningKey;
+    use certlog_verifier::proto::{CertifierKeyRotated, CertifierRegistered, CertifierRetired};
 
     struct Log {
         operator: SigningKey,
@@ -1016,7 +1014,6 @@ mod tests {
         assert_eq!(log.register(&cb, &["EUCC"]), Err(Violation::AlreadyExists));
     }
 
-    #[cfg(feature = "std")]
     #[test]
     fn keys_met_often_get_tables_up_to_a_bound() {
         let mut cache = KeyCache::default();

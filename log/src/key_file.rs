@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::string::String;
 
-use crate::key::{KeyError, SigningKey, VerifierKey};
+use certlog_verifier::key::{KeyError, SigningKey, VerifierKey};
 
 /// Why a key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,10 @@ pub fn write_verifier_key(path: &Path, key: &VerifierKey) -> Result<(), KeyFileE
 }
 
 /// A new Ed25519 key of `key_type` named `name`, from the operating system's randomness.
-pub fn generate(name: &str, key_type: crate::KeyType) -> Result<SigningKey, KeyFileError> {
+pub fn generate(
+    name: &str,
+    key_type: certlog_verifier::KeyType,
+) -> Result<SigningKey, KeyFileError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)
         .map_err(|e| KeyFileError::Generate(std::format!("no randomness: {e}")))?;
@@ -167,7 +170,8 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("cb.key");
         let _ = fs::remove_file(&path);
-        let key = SigningKey::from_seed("cb.example", crate::KeyType::Ed25519, &[1; 32]).unwrap();
+        let key = SigningKey::from_seed("cb.example", certlog_verifier::KeyType::Ed25519, &[1; 32])
+            .unwrap();
         write_signing_key(&path, &key).unwrap();
         assert_eq!(read_signing_key(&path).unwrap().key_id(), key.key_id());
         for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {

@@ -1,6 +1,6 @@
 //! Statement builders shared by the unit tests: an EUCC certificate and a status change.
 
-use crate::proto::{Certificate, CertificateStatus, Product, StatusChanged, statement};
+use certlog_verifier::proto::{Certificate, CertificateStatus, Product, StatusChanged, statement};
 
 /// The issuance of EUCC certificate `id`, valid from 10 to 20.
 pub(crate) fn issue(id: &str) -> statement::Body {

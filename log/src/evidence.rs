@@ -24,12 +24,12 @@ use core::fmt;
 
 use prost::Message as _;
 
-use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
-use crate::key::VerifierKey;
-use crate::merkle::{self, CompactRange, Hash, ProofError, leaf_hash};
-use crate::proto::misbehaviour_evidence::Kind;
-use crate::proto::{Fork, LeafMismatch, MisbehaviourEvidence, RuleViolation};
 use crate::replay::{Replay, ReplayError};
+use certlog_verifier::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+use certlog_verifier::key::VerifierKey;
+use certlog_verifier::merkle::{self, CompactRange, Hash, ProofError, leaf_hash};
+use certlog_verifier::proto::misbehaviour_evidence::Kind;
+use certlog_verifier::proto::{Fork, LeafMismatch, MisbehaviourEvidence, RuleViolation};
 
 /// Why evidence does not confirm a misbehaviour.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -424,13 +424,13 @@ pub fn rule_violation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{encode_entry, sign_statement};
-    use crate::key::{KeyType, SigningKey};
-    use crate::merkle::{HashReader, NodeId};
-    use crate::proto::{CertifierRegistered, Entry, MapHead, statement};
     use crate::testing;
     use alloc::collections::BTreeMap;
     use alloc::vec;
+    use certlog_verifier::entry::{encode_entry, sign_statement};
+    use certlog_verifier::key::{KeyType, SigningKey};
+    use certlog_verifier::merkle::{HashReader, NodeId};
+    use certlog_verifier::proto::{CertifierRegistered, Entry, MapHead, statement};
     use core::convert::Infallible;
 
     /// Every subtree hash of a tree of entries.
@@ -699,7 +699,7 @@ mod tests {
 
     fn map_head(root: Hash, tree_size: u64) -> Vec<u8> {
         Entry {
-            body: Some(crate::proto::entry::Body::MapHead(MapHead {
+            body: Some(certlog_verifier::proto::entry::Body::MapHead(MapHead {
                 root: root.0.to_vec(),
                 tree_size,
                 timestamp: 1,

@@ -13,10 +13,12 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint, parse_tree_size};
-use crate::key::{KeyError, KeyType, VerifierKey};
-use crate::merkle::{self, EMPTY_ROOT, Hash, ProofError};
-use crate::note::{MAX_SIGNATURES, Note, NoteError, NoteSignature};
+use certlog_verifier::checkpoint::{
+    Checkpoint, CheckpointError, SignedCheckpoint, parse_tree_size,
+};
+use certlog_verifier::key::{KeyError, KeyType, VerifierKey};
+use certlog_verifier::merkle::{self, EMPTY_ROOT, Hash, ProofError};
+use certlog_verifier::note::{MAX_SIGNATURES, Note, NoteError, NoteSignature};
 
 /// A client must not send more consistency-proof lines than this ("add-checkpoint").
 pub const MAX_PROOF_LINES: usize = 63;
@@ -300,7 +302,7 @@ pub fn format_cosignatures(sigs: &[NoteSignature]) -> String {
 
 /// Reads the body of a 200 answer: one or more note signature lines, each ending in a newline.
 /// Nothing is verified here: add them to the checkpoint's note and check them with the witness
-/// keys (for example [`crate::cosignature::verify_quorum`]), ignoring unknown keys.
+/// keys (for example [`certlog_verifier::cosignature::verify_quorum`]), ignoring unknown keys.
 pub fn parse_cosignatures(body: &str) -> Result<Vec<NoteSignature>, WitnessError> {
     let malformed = WitnessError::MalformedCosignatures;
     if body.is_empty() {
@@ -334,11 +336,11 @@ pub fn parse_size_body(body: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cosignature;
-    use crate::key::SigningKey;
-    use crate::merkle::{consistency_proof, leaf_hash, root_of};
     use alloc::format;
     use alloc::vec;
+    use certlog_verifier::cosignature;
+    use certlog_verifier::key::SigningKey;
+    use certlog_verifier::merkle::{consistency_proof, leaf_hash, root_of};
 
     const ORIGIN: &str = "log.example/witnessed";
 

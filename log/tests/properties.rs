@@ -3,18 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../verifier/tests/common/mod.rs"]
 mod common;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
-use certlog_verifier::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::tiles::{TileId, TileLevel};
 use certlog_verifier::merkle::{
     Hash, consistency_proof, inclusion_proof, leaf_hash, node_hash, root_of, tree_root,
     verify_consistency, verify_inclusion,
 };
-use certlog_verifier::tiles::{TileId, TileLevel};
 use certlog_verifier::{Checkpoint, KeyType, Note, SignedCheckpoint, SigningKey, VerifierKey};
 use common::MemoryTree;
 

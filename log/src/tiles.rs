@@ -11,7 +11,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::merkle::{Hash, HashReader, NodeId, node_hash, root_of};
+use certlog_verifier::merkle::{Hash, HashReader, NodeId, node_hash, root_of};
 
 /// Heights of the tree per tile.
 pub const TILE_HEIGHT: u8 = 8;
@@ -198,7 +198,7 @@ fn parse_index(text: &str) -> Option<u64> {
 }
 
 fn parse_decimal(text: &str) -> Option<u64> {
-    crate::checkpoint::parse_tree_size(text)
+    certlog_verifier::checkpoint::parse_tree_size(text)
 }
 
 /// Every hash tile a tree of `size` leaves has, level by level: the full tiles, then the partial
@@ -403,9 +403,9 @@ impl TileNodes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::{CompactRange, leaf_hash, tree_root};
     use alloc::collections::BTreeMap;
     use alloc::string::ToString;
+    use certlog_verifier::merkle::{CompactRange, leaf_hash, tree_root};
     use core::cell::RefCell;
     use core::convert::Infallible;
 

@@ -4,12 +4,13 @@
 //! `seeds_are_what_the_targets_expect` checks on every run that the seeds get through the checks
 //! they are meant to reach, and `corpus_holds_the_seeds` that `verifier/fuzz/corpus/` holds them
 //! as they are made now; `write_seeds` (ignored) writes them there:
-//! `cargo test -p certlog-verifier --test fuzz_seeds -- --ignored`.
+//! `cargo test -p certlog-log --test fuzz_seeds -- --ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../verifier/tests/common/mod.rs"]
 mod common;
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../verifier/fuzz/src/lib.rs"]
 mod fixtures;
 
 use std::fs;
@@ -17,21 +18,21 @@ use std::path::PathBuf;
 
 use prost::Message as _;
 
+use certlog_log::entry_bundle::encode_entry_bundle;
+use certlog_log::evidence::{self, EvidenceError, Misbehaviour, Observation};
+use certlog_log::replay::{Replay, ReplayError};
+use certlog_log::tiles::TileId;
+use certlog_log::tlog_proof::TlogProof;
+use certlog_log::witness::{self, AddCheckpoint, format_cosignatures, format_size_body};
 use certlog_verifier::bundle::{BundleError, Expected, Options, Policy, Standing, verify_bundle};
 use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_key};
 use certlog_verifier::cosignature::cosign;
 use certlog_verifier::entry::{encode_entry, sign_statement};
-use certlog_verifier::entry_bundle::encode_entry_bundle;
-use certlog_verifier::evidence::{self, EvidenceError, Misbehaviour, Observation};
 use certlog_verifier::merkle::{
     Hash, consistency_proof, full_consistency_proof, inclusion_proof, leaf_hash,
 };
 use certlog_verifier::proto::{CertificateStatus, ProofBundle, statement};
-use certlog_verifier::replay::{Replay, ReplayError};
 use certlog_verifier::status_map::prove;
-use certlog_verifier::tiles::TileId;
-use certlog_verifier::tlog_proof::TlogProof;
-use certlog_verifier::witness::{self, AddCheckpoint, format_cosignatures, format_size_body};
 use certlog_verifier::{Checkpoint, SignedCheckpoint};
 use common::MemoryTree;
 use fixtures::{
@@ -472,7 +473,7 @@ fn seeds_are_what_the_targets_expect() {
 }
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/fuzz/corpus")
 }
 
 /// The seeds are deterministic (Ed25519 signatures, fixed times), so those in the corpus (which
@@ -480,7 +481,7 @@ fn corpus_dir() -> PathBuf {
 #[test]
 fn corpus_holds_the_seeds() {
     let seeds = seeds();
-    let again = "write them again: cargo test -p certlog-verifier --test fuzz_seeds -- --ignored";
+    let again = "write them again: cargo test -p certlog-log --test fuzz_seeds -- --ignored";
     for (target, name, bytes) in &seeds {
         let path = corpus_dir().join(target).join(format!("seed-{name}"));
         let stored = fs::read(&path).unwrap_or_default();

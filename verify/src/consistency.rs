@@ -1,11 +1,9 @@
 //! `certlog-verify consistency`: an RFC 9162 consistency proof (2.1.4.2).
 
-use std::prelude::rust_2024::*;
-
-use crate::merkle;
+use certlog_verifier::merkle;
 use serde_json::json;
 
-use super::{Error, Verified, input, json_fields};
+use crate::{Error, Verified, input, json_fields};
 
 /// Checks that a tree extends an older one: an RFC 9162 consistency proof.
 ///

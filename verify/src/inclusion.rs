@@ -1,11 +1,9 @@
 //! `certlog-verify inclusion`: an RFC 9162 inclusion proof (2.1.3.2).
 
-use std::prelude::rust_2024::*;
-
-use crate::merkle;
+use certlog_verifier::merkle;
 use serde_json::json;
 
-use super::{Error, Verified, input, json_fields};
+use crate::{Error, Verified, input, json_fields};
 
 /// Checks that a leaf is in a tree: an RFC 9162 inclusion proof.
 ///

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../verifier/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;
@@ -12,13 +13,13 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use certlog_verifier::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::tiles::{
+    TileHashReader, TileId, TileReader, entry_bundles_at, hash_tiles_at, read_tile,
+};
 use certlog_verifier::merkle::{
     self, CompactRange, Hash, consistency_proof, inclusion_proof, leaf_hash, root_of,
     verify_consistency, verify_inclusion,
-};
-use certlog_verifier::tiles::{
-    TileHashReader, TileId, TileReader, entry_bundles_at, hash_tiles_at, read_tile,
 };
 use certlog_verifier::{Checkpoint, SignedCheckpoint, SigningKey, VerifierKey};
 use common::{MemoryTree, vectors_dir};

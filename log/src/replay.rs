@@ -6,14 +6,14 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::certificate::{certifier_key, certifier_record_hash, status_record_hash};
-use crate::entry;
-use crate::key::VerifierKey;
-use crate::merkle::Hash;
-use crate::proto::entry::Body;
-use crate::proto::{CertificateStatus, MapHead};
 use crate::rules::{self, Change, KeyCache, MemoryState, RuleError};
-use crate::status_map::{self, MapUpdate, MemoryMap};
+use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_record_hash};
+use certlog_verifier::entry;
+use certlog_verifier::key::VerifierKey;
+use certlog_verifier::merkle::Hash;
+use certlog_verifier::proto::entry::Body;
+use certlog_verifier::proto::{CertificateStatus, MapHead};
+use certlog_verifier::status_map::{self, MapUpdate, MemoryMap};
 
 /// Why a replay stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,7 +237,7 @@ impl Replay {
                 if verified_with != Some(&key) {
                     entry::verify_statement(signed, &key).map_err(|e| rule(RuleError::Entry(e)))?;
                 }
-                let leaf = crate::merkle::leaf_hash(bytes);
+                let leaf = certlog_verifier::merkle::leaf_hash(bytes);
                 let change =
                     rules::apply(signed, &statement, index, &leaf, &self.state).map_err(rule)?;
                 self.record(change, index)
@@ -346,12 +346,12 @@ fn map_values(state: &MemoryState) -> BTreeMap<Hash, Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::{encode_entry, sign_statement};
-    use crate::key::{KeyType, SigningKey};
-    use crate::proto::{CertifierRegistered, CertifierRetired, Entry, statement};
     use crate::testing::{change, issue};
     use alloc::string::ToString;
     use alloc::vec;
+    use certlog_verifier::entry::{encode_entry, sign_statement};
+    use certlog_verifier::key::{KeyType, SigningKey};
+    use certlog_verifier::proto::{CertifierRegistered, CertifierRetired, Entry, statement};
     use prost::Message as _;
 
     fn key(name: &str, seed: u8) -> SigningKey {
@@ -476,7 +476,7 @@ mod tests {
     #[test]
     fn a_wrong_map_head_stops_the_replay() {
         let (operator, mut entries, _) = sample_log();
-        let mut head = crate::entry::decode_entry(&entries[8]).unwrap();
+        let mut head = certlog_verifier::entry::decode_entry(&entries[8]).unwrap();
         if let Some(Body::MapHead(h)) = &mut head.body {
             h.root[0] ^= 1;
         }
@@ -493,7 +493,7 @@ mod tests {
     fn a_map_head_earlier_than_the_one_before_stops_the_replay() {
         let (operator, mut entries, _) = sample_log();
         // The sample's map heads are all of time 5: one of time 4 goes back.
-        let mut head = crate::entry::decode_entry(&entries[8]).unwrap();
+        let mut head = certlog_verifier::entry::decode_entry(&entries[8]).unwrap();
         if let Some(Body::MapHead(h)) = &mut head.body {
             h.timestamp = 4;
         }
@@ -511,7 +511,7 @@ mod tests {
         let (operator, entries, _) = sample_log();
         let cb = key("cb.example", 2);
         // Entry 3 issues A, signed by cb; its signature is broken.
-        let mut entry = crate::entry::decode_entry(&entries[3]).unwrap();
+        let mut entry = certlog_verifier::entry::decode_entry(&entries[3]).unwrap();
         if let Some(Body::SignedStatement(signed)) = &mut entry.body {
             signed.signature[0] ^= 1;
         }

@@ -1,13 +1,11 @@
 //! `certlog-verify checkpoint`: a C2SP tlog-checkpoint signed by the log, and the C2SP
 //! tlog-cosignature v1 cosignatures of witnesses.
 
-use std::prelude::rust_2024::*;
-
-use crate::certificate::json::format_time;
-use crate::{Checkpoint, SignedCheckpoint};
+use certlog_verifier::certificate::json::format_time;
+use certlog_verifier::{Checkpoint, SignedCheckpoint};
 use serde_json::json;
 
-use super::{Error, Verified, input, json_fields};
+use crate::{Error, Verified, input, json_fields};
 
 /// Checks a signed checkpoint and, optionally, witness cosignatures on it.
 ///

@@ -1,16 +1,14 @@
 //! `certlog-verify bundle`: a certlog proof bundle, checked offline: the certificate was issued
 //! by a registered certifier, is in the log, and has the status the log's status map gives it.
 
-use std::prelude::rust_2024::*;
-
 use std::path::PathBuf;
 
-use crate::SignedCheckpoint;
-use crate::bundle::{self, BundleError, Options, Policy, Standing, TrustedTree};
-use crate::certificate::json::{format_time, now, parse_hex, parse_time};
+use certlog_verifier::SignedCheckpoint;
+use certlog_verifier::bundle::{self, BundleError, Options, Policy, Standing, TrustedTree};
+use certlog_verifier::certificate::json::{format_time, now, parse_hex, parse_time};
 use serde_json::json;
 
-use super::{Error, Verified, input, json_fields};
+use crate::{Error, Verified, input, json_fields};
 
 /// Checks a proof bundle (from `certlog bundle`) with only the log's key and witness keys.
 ///
@@ -70,8 +68,8 @@ impl From<BundleError> for Error {
     /// except bytes that are no bundle at all (unreadable input) and a log or witness key of
     /// the wrong type (a bad argument).
     fn from(err: BundleError) -> Error {
-        use crate::checkpoint::CheckpointError;
-        use crate::cosignature::CosignatureError;
+        use certlog_verifier::checkpoint::CheckpointError;
+        use certlog_verifier::cosignature::CosignatureError;
         let bad_argument = matches!(
             &err,
             BundleError::Decode(_)
@@ -83,7 +81,10 @@ impl From<BundleError> for Error {
 }
 
 /// The tree kept in the state file, checked against the log's key.
-fn read_state(path: &PathBuf, log_key: &crate::VerifierKey) -> Result<Option<TrustedTree>, Error> {
+fn read_state(
+    path: &PathBuf,
+    log_key: &certlog_verifier::VerifierKey,
+) -> Result<Option<TrustedTree>, Error> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -19,7 +19,7 @@
 //!   already holds N keys: [`MapUpdate::set`] of each, then [`MapUpdate::finish`] (the new
 //!   root and the nodes to write). Throughput is in keys.
 //!
-//! Run with `cargo bench -p certlog-verifier --bench bundle`.
+//! Run with `cargo bench -p certlog-log --bench bundle`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -33,6 +33,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
+use certlog_log::rules::{Change, MemoryState, check_entry};
 use certlog_verifier::bundle::{Expected, Options, Policy, Standing, verify_bundle};
 use certlog_verifier::certificate::{
     certifier_key, certifier_record_hash, status_key, status_record_hash,
@@ -48,7 +49,6 @@ use certlog_verifier::proto::{
     Assurance, Certificate, CertificationBody, CertifierRecord, CertifierRegistered, Digest, Entry,
     Evidence, Holder, MapHead, Product, ProofBundle, Standard, StatusRecord, entry, statement,
 };
-use certlog_verifier::rules::{Change, MemoryState, check_entry};
 use certlog_verifier::status_map::{
     EMPTY, MapNode, MapUpdate, MemoryMap, NodePath, node_hash, prove, subtree,
 };

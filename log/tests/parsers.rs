@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../verifier/fuzz/src/lib.rs"]
 mod fixtures;
 
 use std::convert::Infallible;
@@ -22,23 +22,23 @@ use std::path::PathBuf;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
+use certlog_log::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::evidence::{self, EvidenceError, Observation};
+use certlog_log::rules::check_entry;
+use certlog_log::tiles::{TileId, tile_hashes};
+use certlog_log::tlog_proof::TlogProof;
+use certlog_log::witness::{
+    self, AddCheckpoint, Witnessed, format_cosignatures, format_size_body, parse_cosignatures,
+    parse_size_body,
+};
 use certlog_verifier::bundle::{Expected, Options, Policy, Standing, Verified, verify_bundle};
 use certlog_verifier::certificate::json::format_time;
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::certificate::validate;
 use certlog_verifier::entry::{decode_entry, signed_statement, verify_statement};
-use certlog_verifier::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
-use certlog_verifier::evidence::{self, EvidenceError, Observation};
 use certlog_verifier::merkle::Hash;
 use certlog_verifier::note::NoteSignature;
 use certlog_verifier::proto::{Certificate, ProofBundle};
-use certlog_verifier::rules::check_entry;
-use certlog_verifier::tiles::{TileId, tile_hashes};
-use certlog_verifier::tlog_proof::TlogProof;
-use certlog_verifier::witness::{
-    self, AddCheckpoint, Witnessed, format_cosignatures, format_size_body, parse_cosignatures,
-    parse_size_body,
-};
 use certlog_verifier::{Checkpoint, Note, SignedCheckpoint, SigningKey, VerifierKey};
 use fixtures::{CERTIFICATE_ID, FIRMWARE, NOW, SCHEME, compromised_log, keys, log, trusted};
 use prost::Message as _;
@@ -62,7 +62,7 @@ fn verify_config() -> ProptestConfig {
 /// The seeds of a fuzz target.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
+        .join("../verifier/fuzz/corpus")
         .join(target);
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()

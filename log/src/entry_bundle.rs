@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 
 use crate::tiles::TILE_WIDTH;
 
-/// The largest entry a log accepts.
-pub const MAX_ENTRY_SIZE: usize = u16::MAX as usize;
+/// The largest entry a log accepts (an entry bundle writes its length in two bytes).
+pub use certlog_verifier::entry::MAX_ENTRY_SIZE;
 
 /// Why an entry bundle could not be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,14 +1,13 @@
-//! `certlog-verify`, the offline verifier (feature `cli`; the binary is a call to [`main`]). It checks RFC 6962 inclusion and consistency proofs and
-//! signed checkpoints with their witness cosignatures, with nothing but the command line and local
-//! files. Every check is a call into `certlog_verifier`; this binary only reads the arguments,
-//! classifies the library's errors and prints the outcome.
+//! `certlog-verify`, the offline verifier (the binary is a call to [`main`]). It checks proof
+//! bundles, RFC 6962 inclusion and consistency proofs, signed checkpoints with their witness
+//! cosignatures, and evidence of misbehaviour, with nothing but the command line and local
+//! files. Every check is a call into `certlog_verifier` (or `certlog_log` for evidence); this
+//! crate only reads the arguments, classifies the library's errors and prints the outcome.
 //!
 //! Exit status: 0 valid (and, for a bundle, active; for evidence of misbehaviour, proven),
 //! 1 does not verify, 2 usage error or unreadable input, 3 a bundle that verifies for a
 //! certificate that is not active. A closed stdout (`| head -1`) changes none of these: the
 //! process ends quietly with the status of its verdict.
-
-use std::prelude::rust_2024::*;
 
 mod bundle;
 mod checkpoint;
@@ -20,10 +19,10 @@ mod input;
 use std::io::{self, Write as _};
 use std::process::ExitCode;
 
-use crate::checkpoint::CheckpointError;
-use crate::cosignature::CosignatureError;
-use crate::merkle::ProofError;
-use crate::note::NoteError;
+use certlog_verifier::checkpoint::CheckpointError;
+use certlog_verifier::cosignature::CosignatureError;
+use certlog_verifier::merkle::ProofError;
+use certlog_verifier::note::NoteError;
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value, json};
 

@@ -1,15 +1,13 @@
 //! Reading the command line's values: hashes, proofs, files and verifier keys. Every failure
 //! here is a usage error (exit status 2).
 
-use std::prelude::rust_2024::*;
-
 use std::io::Read as _;
 
-use crate::key::KeyType;
-use crate::key_file;
-use crate::{Hash, VerifierKey};
+use certlog_log::key_file;
+use certlog_verifier::key::KeyType;
+use certlog_verifier::{Hash, VerifierKey};
 
-use super::Error;
+use crate::Error;
 
 /// A base64 hash given as `--<flag>`.
 pub fn hash(flag: &str, text: &str) -> Result<Hash, Error> {
