@@ -9,7 +9,7 @@
 //! 3. the caller frees each buffer with `dealloc(ptr, len)` (the answer's `len` counts its 4
 //!    bytes of length).
 //!
-//! Nothing here panics; on wasm32 a panic elsewhere would trap ([`crate::runtime`]), never
+//! Nothing here panics; on wasm32 a panic elsewhere would trap (`runtime.rs`), never
 //! unwind into JavaScript.
 #![allow(unsafe_code)]
 
@@ -29,11 +29,11 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
     }
 }
 
-/// Frees a buffer that [`alloc`] or [`verify`] returned, of `len` bytes.
+/// Frees a buffer that [`alloc()`] or [`verify`] returned, of `len` bytes.
 ///
 /// # Safety
 ///
-/// `ptr` comes from [`alloc`]`(len)`, or from [`verify`] with `len` the answer's length plus
+/// `ptr` comes from [`alloc()`] with `len`, or from [`verify`] with `len` the answer's length plus
 /// 4, and is not used afterwards.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {

@@ -4,7 +4,7 @@
 //!
 //! [`verify`] does the work and is tested on the host; [`exports`] is the thin layer that
 //! JavaScript calls (`certlog-verifier.mjs` beside this crate); on wasm32 the crate is
-//! `no_std` and brings its heap and panic handler ([`runtime`]).
+//! `no_std` and brings its heap and panic handler (`runtime.rs`).
 
 #![cfg_attr(target_arch = "wasm32", no_std)]
 #![warn(missing_docs)]
