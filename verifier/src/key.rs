@@ -14,6 +14,7 @@ use core::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::Signer as _;
+#[cfg(feature = "std")]
 use hex_literal::hex;
 use sha2::{Digest, Sha256};
 
@@ -146,7 +147,8 @@ pub struct VerifierKey {
     id: u32,
     key_type: KeyType,
     key: ed25519_dalek::VerifyingKey,
-    /// A key of small order, which `verify_strict` refuses: checked once, here.
+    /// A key of small order, which `verify_strict` refuses: checked once, here, for the tables.
+    #[cfg(feature = "std")]
     weak: bool,
     /// The key's multiples, once [`VerifierKey::precompute`] has built them.
     #[cfg(feature = "std")]
@@ -166,6 +168,7 @@ impl Eq for VerifierKey {}
 /// The canonical encodings of the eight points of small order (the torsion subgroup E[8]),
 /// which `verify_strict` refuses as R: the identity, the point of order 2, the two of order 4
 /// and the four of order 8 (a test checks them against curve25519-dalek's `EIGHT_TORSION`).
+#[cfg(feature = "std")]
 const SMALL_ORDER_ENCODINGS: [[u8; 32]; 8] = [
     hex!("0100000000000000000000000000000000000000000000000000000000000000"),
     hex!("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
@@ -189,6 +192,7 @@ impl VerifierKey {
             name: name.into(),
             id: key_id(name, key_type, key.as_bytes()),
             key_type,
+            #[cfg(feature = "std")]
             weak: key.is_weak(),
             key,
             #[cfg(feature = "std")]
@@ -245,29 +249,27 @@ impl VerifierKey {
         Ok(self)
     }
 
-    /// Verifies a plain Ed25519 signature over `message`, accepting exactly what ed25519-dalek's
-    /// `verify_strict` accepts (no malleable signatures, no key or R of small order), for less.
+    /// Verifies a plain Ed25519 signature over `message` with ed25519-dalek's `verify_strict`
+    /// (RFC 8032 5.1.7 with no malleable signature and no key or R of small order): what a
+    /// device runs.
     ///
-    /// `verify_strict` is `verify`, which recomputes R and compares its canonical encoding with
-    /// the signature's, plus a refusal of a key or an R of small order. It decompresses R for
-    /// that, a field square root: a seventh of its time (`benches/verify.rs`). When `verify`
-    /// accepts, R's bytes are the canonical encoding of a point, so R is of small order exactly
-    /// when they are one of the eight encodings of such points; the key is checked once, when
-    /// it is parsed (`tests/strict_verification.rs` compares the two on every kind of input).
-    /// A key with tables ([`VerifierKey::precompute`]) recomputes R from them.
+    /// A key with tables ([`VerifierKey::precompute`], with std: the log's keys met often)
+    /// recomputes R from them instead, and accepts exactly what `verify_strict` accepts: `verify`
+    /// compares R's canonical encoding with the signature's, so R is of small order exactly when
+    /// its bytes are one of the eight encodings of such points, and the key is checked once,
+    /// when it is parsed (`tests/strict_verification.rs` compares them on every kind of input).
     pub fn verify_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
-        use ed25519_dalek::Verifier as _;
         let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
             return false;
         };
-        if self.weak || SMALL_ORDER_ENCODINGS.contains(sig.r_bytes()) {
-            return false;
-        }
         #[cfg(feature = "std")]
         if let Some(table) = &self.table {
+            if self.weak || SMALL_ORDER_ENCODINGS.contains(sig.r_bytes()) {
+                return false;
+            }
             return table.verify(message, &sig);
         }
-        self.key.verify(message, &sig).is_ok()
+        self.key.verify_strict(message, &sig).is_ok()
     }
 }
 
@@ -405,6 +407,7 @@ impl SigningKey {
             name: self.name.clone(),
             id: self.id,
             key_type: self.key_type,
+            #[cfg(feature = "std")]
             weak: key.is_weak(),
             key,
             #[cfg(feature = "std")]
