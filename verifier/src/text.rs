@@ -10,8 +10,10 @@
 //! - Every other string may hold any Unicode character except control characters (general
 //!   category Cc), format characters (Cf: zero-width characters, bidi overrides, the BOM) and
 //!   line and paragraph separators (Zl, Zp).
-
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+//!
+//! Those categories are a short table here ([`REFUSED_IN_TEXT`]), not a Unicode database, which
+//! would be most of a device's flash; a test checks it against the `unicode-properties`
+//! crate's general categories on every code point.
 
 /// The longest scheme name accepted, in bytes.
 pub const MAX_SCHEME_LEN: usize = 64;
@@ -21,6 +23,32 @@ pub const MAX_CERTIFICATE_ID_LEN: usize = 256;
 pub const MAX_CERTIFIER_NAME_LEN: usize = 128;
 /// The longest `ext` key accepted, in bytes.
 pub const MAX_EXT_KEY_LEN: usize = 64;
+
+/// The characters beyond ASCII of general categories Cc, Cf, Zl and Zp (Unicode 18), in ranges.
+pub const REFUSED_IN_TEXT: [(char, char); 22] = [
+    ('\u{0080}', '\u{009F}'),
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{2028}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
 
 /// Why a string was refused: the field it came in, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,15 +102,11 @@ impl Allowed {
             Allowed::ExtKey => {
                 c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
             }
-            // ASCII's only excluded characters are its controls; the tables are for the rest.
+            // ASCII's only refused characters are its controls; the table is for the rest.
             Allowed::Text if c.is_ascii() => !c.is_ascii_control(),
-            Allowed::Text => !matches!(
-                c.general_category(),
-                GeneralCategory::Control
-                    | GeneralCategory::Format
-                    | GeneralCategory::LineSeparator
-                    | GeneralCategory::ParagraphSeparator
-            ),
+            Allowed::Text => !REFUSED_IN_TEXT
+                .iter()
+                .any(|(first, last)| (*first..=*last).contains(&c)),
         }
     }
 
@@ -238,6 +262,26 @@ mod tests {
         assert!(
             alloc::string::ToString::to_string(&err).starts_with("field reason contains U+202E, a")
         );
+    }
+
+    #[test]
+    fn the_table_is_unicodes_cc_cf_zl_and_zp() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let refused = matches!(
+                c.general_category(),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+            );
+            assert_eq!(
+                Allowed::Text.contains(c),
+                !refused,
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
     }
 
     #[test]
