@@ -3,7 +3,7 @@
 //! (RFC 9162 2.1.1, recomputed from the entries themselves), and they must follow the log's
 //! rules with every map head matching the replayed status map ([`Replay`]). When something
 //! does not hold, the auditor builds evidence that anyone can check offline with the log's key
-//! ([`certlog_verifier::evidence`]), and checks it the same way before handing it out. An entry
+//! ([`certlog_log::evidence`]), and checks it the same way before handing it out. An entry
 //! served that is not the signed leaf is written down too, as what the auditor saw: the log does
 //! not sign what it serves, so that file proves nothing to anyone else.
 //!
@@ -16,15 +16,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use certlog_log::evidence;
+use certlog_log::replay::{Applied, Replay, ReplayError, ReplayParts};
+use certlog_log::rules::MemoryState;
+use certlog_log::tiles::{TILE_WIDTH, TileId};
 use certlog_verifier::certificate::status_key;
 use certlog_verifier::checkpoint::CheckpointError;
+use certlog_verifier::entry;
 use certlog_verifier::merkle::{self, CompactRange, Hash, leaf_hash};
 use certlog_verifier::proto::{AuditState as StateMessage, CertificateStatus, PendingStatus};
-use certlog_verifier::replay::{Applied, Replay, ReplayError, ReplayParts};
-use certlog_verifier::rules::MemoryState;
-use certlog_verifier::tiles::{TILE_WIDTH, TileId};
 use certlog_verifier::{SignedCheckpoint, VerifierKey};
-use certlog_verifier::{entry, evidence};
 use prost::Message as _;
 
 use crate::tiles::{TileClient, TilesError, TreeTiles};

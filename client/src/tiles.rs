@@ -2,16 +2,14 @@
 //! serves (`GET /checkpoint`, `/tile/<L>/<N>[.p/<W>]`, `/tile/entries/<N>[.p/<W>]`), and proofs
 //! computed from the hash tiles of one tree size ([`TreeTiles`]).
 //!
-//! Tile paths and contents come from `certlog_verifier::tiles`; this module adds the transport.
+//! Tile paths and contents come from `certlog_log::tiles`; this module adds the transport.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use certlog_verifier::entry_bundle::parse_entry_bundle;
+use certlog_log::entry_bundle::parse_entry_bundle;
+use certlog_log::tiles::{TILE_WIDTH, TileError, TileHashReader, TileId, TileLevel, TileReader};
 use certlog_verifier::merkle::{self, Hash, ProveError};
-use certlog_verifier::tiles::{
-    TILE_WIDTH, TileError, TileHashReader, TileId, TileLevel, TileReader,
-};
 
 /// Why the log's tiles could not be read.
 #[derive(Debug, thiserror::Error)]

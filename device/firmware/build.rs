@@ -2,8 +2,7 @@
 //! in docs and the manifest itself) into Rust constants, `vectors.rs` in OUT_DIR, with each
 //! bundle embedded by `include_bytes!`; and puts memory.x where cortex-m-rt's link.x finds it.
 //!
-//! CERTLOG_VECTORS names another manifest of the same format. Until the shared vectors exist,
-//! seeds/manifest.json describes the fuzz corpus' bundles.
+//! CERTLOG_VECTORS names another manifest of the same format instead.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -14,8 +13,6 @@ use serde_json::Value;
 
 /// The shared vectors, from this crate's folder.
 const SHARED: &str = "../../verifier/tests/vectors/bundles/manifest.json";
-/// The fuzz corpus' bundles, while the shared vectors do not exist.
-const SEEDS: &str = "seeds/manifest.json";
 
 fn main() -> Result<(), Box<dyn Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -25,14 +22,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-env-changed=CERTLOG_VECTORS");
     println!("cargo:rerun-if-changed={SHARED}");
 
-    let manifest = match std::env::var("CERTLOG_VECTORS") {
-        Ok(path) => PathBuf::from(path),
-        Err(_) if Path::new(SHARED).exists() => PathBuf::from(SHARED),
-        Err(_) => {
-            println!("cargo:warning=no shared vectors at {SHARED}: using {SEEDS}");
-            PathBuf::from(SEEDS)
-        }
-    };
+    let manifest = PathBuf::from(std::env::var("CERTLOG_VECTORS").unwrap_or(SHARED.into()));
     println!("cargo:rerun-if-changed={}", manifest.display());
     let text = fs::read_to_string(&manifest)
         .map_err(|e| format!("reading {}: {e}", manifest.display()))?;

@@ -28,6 +28,7 @@ use criterion::{
 };
 use tokio::runtime::Runtime;
 
+use certlog_log::tiles::{TILE_HEIGHT, TILE_WIDTH, TileHashReader};
 use certlog_server::history::LargestSigned;
 use certlog_server::reader::{CachedTiles, StorageTiles};
 use certlog_server::sequencer::{self, BatchConfig, SequencerHandle, Started, Submission};
@@ -44,7 +45,6 @@ use certlog_verifier::proto::{
     Product, Standard, statement,
 };
 use certlog_verifier::status_map::{self, MapUpdate};
-use certlog_verifier::tiles::{TILE_HEIGHT, TILE_WIDTH, TileHashReader};
 use certlog_verifier::{Checkpoint, KeyType, SigningKey};
 
 /// Certificates per integration batch.

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use certlog_log::key_file;
+use certlog_log::witness::{self, AddCheckpoint};
 use certlog_verifier::cosignature;
-use certlog_verifier::key_file;
 use certlog_verifier::merkle::{self, Hash};
 use certlog_verifier::note::{Note, NoteSignature};
-use certlog_verifier::witness::{self, AddCheckpoint};
 use certlog_verifier::{KeyType, VerifierKey};
 use tokio::sync::{Notify, watch};
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use certlog_log::rules::Violation;
 use certlog_proto::services::admin_server::Admin;
 use certlog_proto::services::certificate_log_server::CertificateLog;
 use certlog_proto::{
@@ -15,7 +16,6 @@ use certlog_proto::{
     submit_batch_result::Result as BatchResult,
 };
 use certlog_verifier::Hash;
-use certlog_verifier::rules::Violation;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
@@ -88,7 +88,7 @@ impl From<LogError> for Status {
     fn from(e: LogError) -> Status {
         let code = match &e {
             LogError::Rule(rule) => match rule {
-                certlog_verifier::rules::RuleError::State(_) => Code::Unavailable,
+                certlog_log::rules::RuleError::State(_) => Code::Unavailable,
                 _ => match rule.violation() {
                     Violation::InvalidArgument => Code::InvalidArgument,
                     Violation::Unauthenticated => Code::Unauthenticated,

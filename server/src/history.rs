@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use certlog_verifier::key_file::{self, KeyFileError};
+use certlog_log::key_file::{self, KeyFileError};
 use certlog_verifier::merkle::EMPTY_ROOT;
 use certlog_verifier::{Checkpoint, Hash, SignedCheckpoint, VerifierKey};
 

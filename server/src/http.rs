@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use certlog_verifier::TileId;
+use certlog_log::TileId;
 
 use crate::log::Log;
 

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use certlog_verifier::key_file::{self, KeyFileError};
+use certlog_log::key_file::{self, KeyFileError};
 use certlog_verifier::{KeyType, SigningKey, VerifierKey};
 
 use crate::history::{HistoryError, LargestSigned};

@@ -6,15 +6,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
+use certlog_log::TileId;
+use certlog_log::entry_bundle::MAX_ENTRY_SIZE;
+use certlog_log::rules::{self, KeyCache, LogState, RuleError};
+use certlog_log::tiles::{TileError, TileLevel};
 use certlog_verifier::bundle::{self, Expected, Options, Policy};
 use certlog_verifier::entry::{self, EntryError};
-use certlog_verifier::entry_bundle::MAX_ENTRY_SIZE;
 use certlog_verifier::merkle::{self, HashReader as _, NodeId, ProveError, leaf_hash};
 use certlog_verifier::proto::{CertifierRecord, ProofBundle, Statement, StatusRecord};
-use certlog_verifier::rules::{self, KeyCache, LogState, RuleError};
 use certlog_verifier::status_map;
-use certlog_verifier::tiles::{TileError, TileLevel};
-use certlog_verifier::{Hash, TileId, VerifierKey, certificate};
+use certlog_verifier::{Hash, VerifierKey, certificate};
 use prost::Message as _;
 use tokio::sync::watch;
 

@@ -10,11 +10,12 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use certlog_verifier::merkle::{HashReader, NodeId};
-use certlog_verifier::tiles::{
+use certlog_log::entry_bundle;
+use certlog_log::tiles::{
     NodeInTile, TILE_WIDTH, TileError, TileHashReader, TileNodes, TileReader,
 };
-use certlog_verifier::{Hash, entry_bundle};
+use certlog_verifier::Hash;
+use certlog_verifier::merkle::{HashReader, NodeId};
 use quick_cache::sync::Cache;
 
 use crate::storage::{Storage, StorageError};
@@ -174,10 +175,10 @@ mod tests {
     use std::collections::BTreeMap;
     use std::convert::Infallible;
 
+    use certlog_log::tiles::{TileLevel, hash_tiles_at, read_tile};
     use certlog_verifier::merkle::{
         CompactRange, inclusion_proof, leaf_hash, tree_root, verify_inclusion,
     };
-    use certlog_verifier::tiles::{TileLevel, hash_tiles_at, read_tile};
 
     use super::*;
     use crate::storage::{Batch, MemoryStorage};

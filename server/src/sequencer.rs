@@ -16,14 +16,14 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+use certlog_log::rules::{self, Change, LogState, RuleError};
+use certlog_log::tiles::{TILE_HEIGHT, TILE_WIDTH, TileHashReader};
 use certlog_verifier::certificate;
 use certlog_verifier::merkle::{CompactRange, NodeId, leaf_hash};
 use certlog_verifier::proto::{
     CertifierRecord, Entry, MapHead, SignedStatement, Statement, StatusRecord, entry, statement,
 };
-use certlog_verifier::rules::{self, Change, LogState, RuleError};
 use certlog_verifier::status_map::MapUpdate;
-use certlog_verifier::tiles::{TILE_HEIGHT, TILE_WIDTH, TileHashReader};
 use certlog_verifier::{Checkpoint, Hash, SigningKey};
 use prost::Message as _;
 use tokio::sync::{oneshot, watch};
@@ -145,7 +145,7 @@ impl TileBuffers {
     /// The partial tiles of a tree of `size` leaves, read from storage.
     fn load(storage: &dyn Storage, size: u64) -> Result<TileBuffers, StorageError> {
         let mut levels = Vec::new();
-        for level in 0..=certlog_verifier::tiles::MAX_TILE_LEVEL {
+        for level in 0..=certlog_log::tiles::MAX_TILE_LEVEL {
             let count = size
                 .checked_shr(u32::from(level) * u32::from(TILE_HEIGHT))
                 .unwrap_or(0);
@@ -681,12 +681,12 @@ pub(crate) mod tests {
     use crate::reader::StorageTiles;
     use crate::storage::MemoryStorage;
     use crate::storage::failing::FailingStorage;
+    use certlog_log::replay::Replay;
+    use certlog_log::rules::Violation;
+    use certlog_log::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::entry::{decode_entry, decode_statement, encode_entry, sign_statement};
     use certlog_verifier::merkle::{leaf_hash, root_of};
     use certlog_verifier::proto::{Certificate, CertifierRegistered, Product, statement};
-    use certlog_verifier::replay::Replay;
-    use certlog_verifier::rules::Violation;
-    use certlog_verifier::tiles::{TileId, TileReader, read_tile};
     use certlog_verifier::{KeyType, SignedCheckpoint};
     use std::sync::atomic::Ordering;
 
@@ -778,8 +778,8 @@ pub(crate) mod tests {
         let signed = SignedCheckpoint::verify(text.as_bytes(), &log_key().verifier_key()).unwrap();
         assert_eq!(signed.checkpoint.size, size);
         assert_eq!(signed.checkpoint.root, root_of(&leaves));
-        for tile in certlog_verifier::tiles::hash_tiles_at(size) {
-            if let certlog_verifier::tiles::TileLevel::Hashes(0) = tile.level {
+        for tile in certlog_log::tiles::hash_tiles_at(size) {
+            if let certlog_log::tiles::TileLevel::Hashes(0) = tile.level {
                 let stored = StorageTiles(storage)
                     .read_tile(0, tile.index, tile.width)
                     .unwrap();

@@ -27,9 +27,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use certlog_client::{Client, ClientError};
+use certlog_log::key_file;
 use certlog_verifier::entry;
 use certlog_verifier::proto::{Certificate, Product, statement};
-use certlog_verifier::{SignedCheckpoint, SigningKey, VerifierKey, key_file};
+use certlog_verifier::{SignedCheckpoint, SigningKey, VerifierKey};
 
 pub mod witness;
 

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 
-use certlog_verifier::{VerifierKey, key_file};
+use certlog_log::key_file;
+use certlog_verifier::VerifierKey;
 
 use crate::{Bin, HttpResponse, PROCESS_TIMEOUT, StartFailure, parse_http_response};
 

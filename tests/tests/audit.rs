@@ -434,7 +434,7 @@ fn a_leaf_mismatch_cannot_frame_an_honest_log() {
         .iter()
         .map(hash)
         .collect();
-    let framed = certlog_verifier::evidence::leaf_mismatch(
+    let framed = certlog_log::evidence::leaf_mismatch(
         &checkpoint,
         receipt["index"].as_u64().unwrap(),
         b"bytes the log never served".to_vec(),
@@ -466,19 +466,19 @@ fn a_made_up_registry_cannot_frame_an_honest_log() {
     assert!(size < 256, "one partial entry bundle");
     let bundle = log.http_get(&format!("/tile/entries/000.p/{size}"));
     assert_eq!(bundle.status, 200, "{}", bundle.text());
-    let entries: Vec<Vec<u8>> = certlog_verifier::entry_bundle::parse_entry_bundle(&bundle.body)
+    let entries: Vec<Vec<u8>> = certlog_log::entry_bundle::parse_entry_bundle(&bundle.body)
         .unwrap()
         .into_iter()
         .map(<[u8]>::to_vec)
         .collect();
     let made_up = log.keygen("op.example").vkey.parse().unwrap();
-    let reason = certlog_verifier::replay::ReplayError::MapHead {
+    let reason = certlog_log::replay::ReplayError::MapHead {
         index: 0,
         reason: "made up".into(),
     };
     // The whole tree: no consistency proof needed.
     let framed =
-        certlog_verifier::evidence::rule_violation(&checkpoint, entries, &[], &made_up, &reason);
+        certlog_log::evidence::rule_violation(&checkpoint, entries, &[], &made_up, &reason);
     let file = write_evidence(&log, "framed.evidence", &framed);
 
     let output = verify(&["evidence", &file, "--log-vkey", &log.log_vkey_file()]);

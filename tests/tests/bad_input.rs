@@ -16,6 +16,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 
+use certlog_log::witness::AddCheckpoint;
 use certlog_proto::{
     CertificateRef, GetCheckpointRequest, GetConsistencyProofRequest, GetEntriesRequest,
     GetInclusionProofRequest, GetProofBundleRequest, GetStatusRequest, SubmitBatchRequest,
@@ -31,7 +32,6 @@ use certlog_verifier::proto::{
     CertificateStatus, CertifierRegistered, Entry, SignedStatement, Statement, StatusChanged,
     entry as entry_pb, statement,
 };
-use certlog_verifier::witness::AddCheckpoint;
 use certlog_verifier::{Hash, KeyType, SignedCheckpoint, SigningKey, entry};
 use http_body_util::BodyExt as _;
 use prost::Message as _;
@@ -536,7 +536,7 @@ impl Fixture {
             checkpoint: self.witnessed.to_text().into_bytes(),
         };
         let answer = self.witness.add_checkpoint(&probe.to_bytes());
-        let size = certlog_verifier::witness::parse_size_body(&answer.text());
+        let size = certlog_log::witness::parse_size_body(&answer.text());
         if answer.status != 409 || size != Some(self.witnessed.checkpoint.size) {
             return Some(format!(
                 "the witness answered {} {:?}",

@@ -6,13 +6,14 @@
 
 use std::path::Path;
 
+use certlog_log::key_file;
+use certlog_log::replay::Replay;
+use certlog_log::tlog_proof::TlogProof;
 use certlog_tests::{Certifier, Log, describe, example, exit_code, read_example, verify};
+use certlog_verifier::SignedCheckpoint;
 use certlog_verifier::certificate::json::{format_time, now};
 use certlog_verifier::merkle::{leaf_hash, verify_inclusion};
 use certlog_verifier::proto::ProofBundle;
-use certlog_verifier::replay::Replay;
-use certlog_verifier::tlog_proof::TlogProof;
-use certlog_verifier::{SignedCheckpoint, key_file};
 use prost::Message as _;
 
 const EUCC: (&str, &str) = ("EUCC", "EUCC-3095-2026-11-0042");

@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use certlog_log::entry_bundle::parse_entry_bundle;
 use certlog_tests::{HttpResponse, Log, example, success, verify};
-use certlog_verifier::entry_bundle::parse_entry_bundle;
 use certlog_verifier::merkle::{EMPTY_ROOT, leaf_hash, root_of};
 use certlog_verifier::{Hash, SignedCheckpoint};
 use tonic_health::pb::health_check_response::ServingStatus;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use certlog_client::{Client, ClientError, Tls};
+use certlog_log::key_file;
 use certlog_tests::{HttpResponse, Log, PROCESS_TIMEOUT, describe, example, parse_http_response};
-use certlog_verifier::{KeyType, SignedCheckpoint, key_file};
+use certlog_verifier::{KeyType, SignedCheckpoint};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,

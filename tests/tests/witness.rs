@@ -8,15 +8,14 @@
 use std::path::Path;
 
 use certlog_client::Client;
+use certlog_log::key_file;
+use certlog_log::witness::{self, AddCheckpoint};
 use certlog_tests::witness::Witness;
 use certlog_tests::{
     Certifier, DEFAULT_ORIGIN, HttpResponse, Log, certificate, issue_entry, success, verify,
 };
 use certlog_verifier::merkle::leaf_hash;
-use certlog_verifier::witness::{self, AddCheckpoint};
-use certlog_verifier::{
-    Checkpoint, Hash, KeyType, SignedCheckpoint, SigningKey, VerifierKey, key_file,
-};
+use certlog_verifier::{Checkpoint, Hash, KeyType, SignedCheckpoint, SigningKey, VerifierKey};
 
 /// A log with a registered certifier, its witness, and a gRPC client of the log.
 struct Setup {

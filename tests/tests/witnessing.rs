@@ -132,7 +132,7 @@ fn checkpoints_and_bundles_carry_the_cosignatures_of_both_witnesses() {
         verify(&args)
     };
     exit_code(&check(&keys, 2), 0);
-    let stranger = certlog_verifier::key_file::generate(
+    let stranger = certlog_log::key_file::generate(
         "stranger.example/witness",
         certlog_verifier::KeyType::CosignatureV1,
     )

@@ -7,10 +7,12 @@ use alloc::vec::Vec;
 
 use prost::Message as _;
 
-use crate::entry_bundle::MAX_ENTRY_SIZE;
 use crate::key::{KeyError, KeyType, SigningKey, VerifierKey};
 use crate::proto::{Entry, SignedStatement, Statement, entry, statement};
 
+/// The largest entry a log accepts: C2SP tlog-tiles entry bundles write an entry's length in
+/// two bytes.
+pub const MAX_ENTRY_SIZE: usize = u16::MAX as usize;
 /// The context that separates statement signatures from every other use of a key.
 pub const STATEMENT_CONTEXT: &[u8] = b"certlog/v1/statement\n";
 

@@ -2,7 +2,7 @@
 //! consistency proofs (2.1.4), generated from stored subtree hashes and verified.
 //!
 //! Proof generation never needs the whole tree: it reads the hashes of complete subtrees through
-//! a [`HashReader`], which a log implements over its storage (see [`crate::tiles`]) and a client
+//! a [`HashReader`], which a log implements over its storage (see `certlog_log::tiles`) and a client
 //! over downloaded tiles. A [`CompactRange`] keeps the right edge of a growing tree so that
 //! appending leaves yields every new subtree hash to store, and the root.
 

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use certlog_verifier::witness::{
+use certlog_log::witness::{
     SIZE_CONTENT_TYPE, WitnessError, format_cosignatures, format_size_body,
 };
 

@@ -3,7 +3,7 @@
 //! checkpoint it cosigned for that log, so that a log cannot show two views of its history to
 //! people who check the witness's cosignatures.
 //!
-//! The format and the checks are [`certlog_verifier::witness`]; this crate adds the durable
+//! The format and the checks are [`certlog_log::witness`]; this crate adds the durable
 //! state ([`state`]), the HTTP interface ([`http`]), the witness's key and [`serve`].
 //!
 //! The data directory holds `witness.key` (the private key, mode 0600, `PRIVATE+KEY+...`),
@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use certlog_verifier::key_file::{self, KeyFileError};
+use certlog_log::key_file::{self, KeyFileError};
+use certlog_log::witness::{AddCheckpoint, Witnessed};
 use certlog_verifier::note::NoteSignature;
-use certlog_verifier::witness::{AddCheckpoint, Witnessed};
 use certlog_verifier::{KeyType, SigningKey, VerifierKey, cosignature};
 
 pub use state::{AddError, StateError, WitnessState};

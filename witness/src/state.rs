@@ -14,9 +14,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use certlog_log::witness::{self, AddCheckpoint, WitnessError, Witnessed};
 use certlog_verifier::checkpoint::{Checkpoint, CheckpointError};
 use certlog_verifier::key::KeyError;
-use certlog_verifier::witness::{self, AddCheckpoint, WitnessError, Witnessed};
 use certlog_verifier::{KeyType, Note, SignedCheckpoint, VerifierKey};
 use sha2::{Digest as _, Sha256};
 

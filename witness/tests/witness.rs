@@ -9,9 +9,9 @@ use std::sync::{Arc, Barrier};
 
 use axum::body::Body;
 use axum::http::{Request, header};
+use certlog_log::witness::{self, AddCheckpoint, Witnessed};
 use certlog_verifier::checkpoint::Checkpoint;
 use certlog_verifier::merkle::{self, HashReader, NodeId, leaf_hash, root_of};
-use certlog_verifier::witness::{self, AddCheckpoint, Witnessed};
 use certlog_verifier::{Hash, KeyType, SignedCheckpoint, SigningKey, VerifierKey};
 use certlog_witness::{ServeError, Witness, http};
 use tower::ServiceExt as _;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use certlog_verifier::{VerifierKey, key_file};
+use certlog_log::key_file;
+use certlog_verifier::VerifierKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::BundleFor;
 use anyhow::{Context as _, bail};
-use certlog_verifier::tlog_proof::TlogProof;
+use certlog_log::tlog_proof::TlogProof;
 use prost::Message as _;
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use certlog_verifier::key_file;
+use certlog_log::key_file;
 
 use super::{Context, Output, receipt_output, signing_key, time_or_now};
 

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use certlog_log::key_file;
 use certlog_verifier::KeyType;
-use certlog_verifier::key_file;
 
 use super::Output;
 

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use certlog_log::tiles::{TILE_WIDTH, TileId, TileLevel};
 use certlog_verifier::entry;
 use certlog_verifier::merkle;
 use certlog_verifier::proto::statement::Body;
-use certlog_verifier::tiles::{TILE_WIDTH, TileId, TileLevel};
 use serde_json::json;
 
 use super::load::{Args, connect_all, summary};

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{Client, Tls};
 use anyhow::Context as _;
-use certlog_verifier::key_file;
+use certlog_log::key_file;
 use certlog_verifier::{SigningKey, VerifierKey};
 use clap::{Parser, Subcommand};
 

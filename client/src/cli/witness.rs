@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use certlog_log::key_file;
 use certlog_verifier::VerifierKey;
-use certlog_verifier::key_file;
 use certlog_witness::WitnessConfig;
 
 use super::Output;

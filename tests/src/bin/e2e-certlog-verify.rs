@@ -1,5 +1,5 @@
 //! `certlog-verify`, built as a target of the end-to-end tests (see Cargo.toml).
 
 fn main() -> std::process::ExitCode {
-    certlog_verifier::cli::main()
+    certlog_verify::main()
 }

@@ -5,7 +5,7 @@
 #![no_main]
 
 use certlog_verifier::entry::{decode_entry, decode_statement, signed_statement};
-use certlog_verifier::rules::{apply, check_entry, signing_key};
+use certlog_log::rules::{apply, check_entry, signing_key};
 use certlog_verifier_fuzz::{keys, log};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;

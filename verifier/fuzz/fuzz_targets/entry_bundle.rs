@@ -2,7 +2,7 @@
 
 #![no_main]
 
-use certlog_verifier::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
+use certlog_log::entry_bundle::{encode_entry_bundle, parse_entry_bundle};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use certlog_verifier::evidence;
+use certlog_log::evidence;
 use certlog_verifier::merkle::{CompactRange, leaf_hash};
 use certlog_verifier::proto::MisbehaviourEvidence;
 use certlog_verifier::proto::misbehaviour_evidence::Kind;

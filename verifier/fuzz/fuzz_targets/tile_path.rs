@@ -4,8 +4,8 @@
 
 use std::convert::Infallible;
 
-use certlog_verifier::TileId;
-use certlog_verifier::tiles::tile_hashes;
+use certlog_log::TileId;
+use certlog_log::tiles::tile_hashes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,5 @@
 //! Fixed keys, clock and log state shared by the fuzz targets and by the test that writes their
-//! seeds (`verifier/tests/fuzz_seeds.rs` includes this file), so that seeds signed with these
+//! seeds (`log/tests/fuzz_seeds.rs` includes this file), so that seeds signed with these
 //! keys get past the signature checks of the targets.
 //!
 //! The log of the fixtures: a certifier registered (entry 0), a second one registered (1) and
@@ -12,6 +12,7 @@
 
 use std::sync::OnceLock;
 
+use certlog_log::rules::{MemoryState, check_entry};
 use certlog_verifier::bundle::TrustedTree;
 use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_record_hash};
 use certlog_verifier::entry::{encode_entry, sign_statement};
@@ -20,7 +21,6 @@ use certlog_verifier::proto::{
     Certificate, CertificateStatus, CertifierKeyRotated, CertifierRegistered, CertifierRetired,
     Entry, MapHead, Product, StatusChanged, entry, statement,
 };
-use certlog_verifier::rules::{MemoryState, check_entry};
 use certlog_verifier::status_map::{MapUpdate, MemoryMap};
 use certlog_verifier::{KeyType, SigningKey, VerifierKey};
 use prost::Message as _;

@@ -9,11 +9,10 @@ use std::path::PathBuf;
 
 use certlog_verifier::merkle::{CompactRange, Hash, HashReader, NodeId, leaf_hash};
 
-/// The folder of the public test vectors (see `tests/vectors/README.md`).
+/// The folder of the test vectors (see `verifier/tests/vectors/README.md`), from the tests of
+/// any crate of the workspace.
 pub fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests/vectors")
 }
 
 /// Every subtree hash stored while appending leaves, as a log stores them, and the tree's edge.

@@ -1,5 +1,0 @@
-//! `certlog-verify`: checks certlog proofs, checkpoints and proof bundles offline.
-
-fn main() -> std::process::ExitCode {
-    certlog_verifier::cli::main()
-}
