@@ -68,6 +68,12 @@ fn run_cases(per_tick: u64) -> (usize, Measures) {
             return (0, Measures::default());
         }
     };
+    hprintln!(
+        "verify_bundle's answer, a Result<Verified, BundleError>, takes {} B of its caller's stack",
+        core::mem::size_of::<
+            Result<certlog_verifier::bundle::Verified, certlog_verifier::bundle::BundleError>,
+        >()
+    );
     let mut peak = Measures::default();
     let mut matched = 0;
     for case in CASES {
