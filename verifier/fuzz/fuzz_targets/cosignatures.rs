@@ -5,11 +5,11 @@
 
 use std::sync::OnceLock;
 
-use certlog_verifier::merkle::EMPTY_ROOT;
-use certlog_verifier::note::NoteSignature;
 use certlog_log::witness::{
     format_cosignatures, format_size_body, parse_cosignatures, parse_size_body,
 };
+use certlog_verifier::merkle::EMPTY_ROOT;
+use certlog_verifier::note::NoteSignature;
 use certlog_verifier::{Checkpoint, SignedCheckpoint, cosignature};
 use certlog_verifier_fuzz::{LOG, keys};
 use libfuzzer_sys::fuzz_target;

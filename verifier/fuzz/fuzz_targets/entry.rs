@@ -4,8 +4,9 @@
 
 #![no_main]
 
-use certlog_verifier::entry::{decode_entry, decode_statement, signed_statement};
 use certlog_log::rules::{apply, check_entry, signing_key};
+use certlog_verifier::entry::{decode_entry, decode_statement, signed_statement};
+use certlog_verifier::merkle::leaf_hash;
 use certlog_verifier_fuzz::{keys, log};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
@@ -28,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = signing_key(signed, &statement, &k.operator_vkey, state);
+    let leaf = leaf_hash(data);
     for index in [0, 3, next, u64::MAX] {
-        let _ = apply(signed, &statement, index, state);
+        let _ = apply(signed, &statement, index, &leaf, state);
     }
 });

@@ -3,8 +3,8 @@
 
 #![no_main]
 
-use certlog_verifier::merkle::{leaf_hash, root_from_inclusion_proof};
 use certlog_log::tlog_proof::TlogProof;
+use certlog_verifier::merkle::{leaf_hash, root_from_inclusion_proof};
 use certlog_verifier::{Checkpoint, Note, SignedCheckpoint};
 use certlog_verifier_fuzz::{LOG, keys};
 use libfuzzer_sys::fuzz_target;

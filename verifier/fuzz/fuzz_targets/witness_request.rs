@@ -4,8 +4,8 @@
 
 #![no_main]
 
-use certlog_verifier::merkle::Hash;
 use certlog_log::witness::{self, AddCheckpoint, Witnessed};
+use certlog_verifier::merkle::Hash;
 use certlog_verifier::{Checkpoint, Note};
 use certlog_verifier_fuzz::{LOG, keys};
 use libfuzzer_sys::fuzz_target;
