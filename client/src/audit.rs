@@ -583,7 +583,7 @@ impl Auditor {
                     state.range.append(leaf, |_, _| {});
                     leaves.push(leaf);
                     if violation.is_none() {
-                        match state.replay.apply_checked(entry, key.as_deref()) {
+                        match state.replay.apply_checked(entry, &leaf, key.as_deref()) {
                             Ok(applied) => {
                                 registered |= applied == Applied::CertifierRegistered;
                                 counts.add(applied)

@@ -10,7 +10,7 @@ use crate::rules::{self, Change, KeyCache, MemoryState, RuleError};
 use certlog_verifier::certificate::{certifier_key, certifier_record_hash, status_record_hash};
 use certlog_verifier::entry;
 use certlog_verifier::key::VerifierKey;
-use certlog_verifier::merkle::Hash;
+use certlog_verifier::merkle::{Hash, leaf_hash};
 use certlog_verifier::proto::entry::Body;
 use certlog_verifier::proto::{CertificateStatus, MapHead};
 use certlog_verifier::status_map::{self, MapUpdate, MemoryMap};
@@ -200,15 +200,17 @@ impl Replay {
 
     /// Replays the next entry: what it did, or why the log should not hold it.
     pub fn apply(&mut self, bytes: &[u8]) -> Result<Applied, ReplayError> {
-        self.apply_checked(bytes, None)
+        self.apply_checked(bytes, &leaf_hash(bytes), None)
     }
 
-    /// [`Replay::apply`], for an entry whose statement signature the caller has already
-    /// verified with `verified_with` (for example on another core): when that is the key the
-    /// rules require, the signature is not verified again. Every other rule is checked.
+    /// [`Replay::apply`], for an entry whose RFC 6962 leaf hash `leaf` the caller has computed
+    /// (an auditor hashes every entry into the tree) and whose statement signature it has
+    /// already verified with `verified_with` (for example on another core): when that is the
+    /// key the rules require, the signature is not verified again. Every other rule is checked.
     pub fn apply_checked(
         &mut self,
         bytes: &[u8],
+        leaf: &Hash,
         verified_with: Option<&VerifierKey>,
     ) -> Result<Applied, ReplayError> {
         let index = self.size;
@@ -237,9 +239,8 @@ impl Replay {
                 if verified_with != Some(&key) {
                     entry::verify_statement(signed, &key).map_err(|e| rule(RuleError::Entry(e)))?;
                 }
-                let leaf = certlog_verifier::merkle::leaf_hash(bytes);
                 let change =
-                    rules::apply(signed, &statement, index, &leaf, &self.state).map_err(rule)?;
+                    rules::apply(signed, &statement, index, leaf, &self.state).map_err(rule)?;
                 self.record(change, index)
             }
         };
@@ -522,7 +523,10 @@ mod tests {
         }
         let other = key("other.example", 3).verifier_key();
         for claimed in [None, Some(&other)] {
-            let error = replay.clone().apply_checked(&forged, claimed).unwrap_err();
+            let error = replay
+                .clone()
+                .apply_checked(&forged, &leaf_hash(&forged), claimed)
+                .unwrap_err();
             assert!(
                 matches!(
                     &error,
@@ -537,11 +541,18 @@ mod tests {
         // The caller vouches for the signature with the required key: not checked again.
         let required = cb.verifier_key();
         assert_eq!(
-            replay.clone().apply_checked(&forged, Some(&required)),
+            replay
+                .clone()
+                .apply_checked(&forged, &leaf_hash(&forged), Some(&required)),
             Ok(Applied::CertificateIssued)
         );
         // Every other rule still applies: a status change of a certificate never issued.
-        assert!(replay.apply_checked(&entries[6], Some(&required)).is_err());
+        let leaf = leaf_hash(&entries[6]);
+        assert!(
+            replay
+                .apply_checked(&entries[6], &leaf, Some(&required))
+                .is_err()
+        );
     }
 
     #[test]
