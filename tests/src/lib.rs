@@ -661,6 +661,24 @@ impl Log {
         file
     }
 
+    /// `certlog-verify bundle FILE --log-vkey DIR/log.vkey --scheme S --id ID EXTRA...`: the
+    /// bundle checked as the question about that certificate.
+    pub fn verify_bundle(&self, file: &str, (scheme, id): (&str, &str), extra: &[&str]) -> Output {
+        let vkey = self.log_vkey_file();
+        let mut args = vec![
+            "bundle",
+            file,
+            "--log-vkey",
+            &vkey,
+            "--scheme",
+            scheme,
+            "--id",
+            id,
+        ];
+        args.extend_from_slice(extra);
+        verify(&args)
+    }
+
     /// Submits a certificate file with `certlog submit --wait --json`; returns the receipt.
     pub fn submit(&self, file: &Path, certifier: &Certifier) -> serde_json::Value {
         self.cli_json(&[

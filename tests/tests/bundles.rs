@@ -60,20 +60,8 @@ fn change(log: &Log, cb: &Certifier, command: &str, (scheme, id): (&str, &str), 
 
 /// `certlog-verify bundle FILE --log-vkey DIR/log.vkey --scheme S --id ID ARGS...`, with the
 /// expected exit status; returns stdout.
-fn check(log: &Log, file: &str, (scheme, id): (&str, &str), extra: &[&str], expect: i32) -> String {
-    let vkey = log.log_vkey_file();
-    let mut args = vec![
-        "bundle",
-        file,
-        "--log-vkey",
-        &vkey,
-        "--scheme",
-        scheme,
-        "--id",
-        id,
-    ];
-    args.extend_from_slice(extra);
-    let output = verify(&args);
+fn check(log: &Log, file: &str, asked: (&str, &str), extra: &[&str], expect: i32) -> String {
+    let output = log.verify_bundle(file, asked, extra);
     exit_code(&output, expect);
     String::from_utf8(output.stdout).unwrap()
 }

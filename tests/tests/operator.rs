@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use certlog_tests::{Log, describe, example, exit_code, success, verify};
+use certlog_tests::{Log, describe, example, exit_code, success};
 
 const EUCC: (&str, &str) = ("EUCC", "EUCC-3095-2026-11-0042");
 
@@ -179,16 +179,7 @@ fn status_answers_are_proven() {
 fn verify_certificate(log: &Log, (scheme, id): (&str, &str)) -> (i32, String) {
     let file = log.work_path(&format!("{id}.bundle"));
     success(&log.cli(&["bundle", "--scheme", scheme, "--id", id, "--out", &file]));
-    let output = verify(&[
-        "bundle",
-        &file,
-        "--log-vkey",
-        &log.log_vkey_file(),
-        "--scheme",
-        scheme,
-        "--id",
-        id,
-    ]);
+    let output = log.verify_bundle(&file, (scheme, id), &[]);
     (
         output.status.code().unwrap(),
         String::from_utf8(output.stdout).unwrap(),
